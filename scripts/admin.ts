@@ -1,0 +1,12 @@
+// npm run admin -- <command> [options]   (see README: "Admin CLI")
+import { ConfigError, environmentWithDotenv, loadConfig } from '../src/config.ts';
+import { runAdminCli } from '../src/admin/cli.ts';
+
+try {
+  const config = loadConfig(environmentWithDotenv());
+  process.exitCode = await runAdminCli(process.argv.slice(2), config, process.stdout, process.stderr);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  for (const problem of error.problems) console.error(`tokenmint: configuration: ${problem}`);
+  process.exitCode = 1;
+}

@@ -1,0 +1,165 @@
+import { Command, CommanderError } from 'commander';
+import type { Config } from '../config.ts';
+import { SecretHasher } from '../secrets/hasher.ts';
+import { listAuditEvents } from '../store/audit.ts';
+import { listSigningKeys } from '../store/keys.ts';
+import { migrate } from '../store/migrate.ts';
+import { createPrisma } from '../store/prisma.ts';
+import { openSqliteFile } from '../store/sqlite-file.ts';
+import { createApplication, disableApplication, listAllApplications, requireApplication, rotateApplicationSecret } from './applications.ts';
+import type { AdminContext } from './context.ts';
+import { AdminError } from './errors.ts';
+import { parseDuration, splitList } from './input.ts';
+import { formatRecord, formatTable, type Output } from './output.ts';
+import { createAppPassword, createServiceAccount, listPasswordsOf, revokePassword } from './service-accounts.ts';
+import { appPasswordView, applicationView, auditEventView, serviceAccountView, signingKeyView, type View } from './views.ts';
+
+type Action = (ctx: AdminContext, args: string[], options: Record<string, string | boolean | undefined>) => Promise<Result>;
+type Result = { record: View; note?: string } | { rows: View[]; columns: string[] };
+
+const SHOWN_ONCE = 'shown once: store it now, it cannot be displayed again';
+
+function program(run: (action: Action) => (...raw: unknown[]) => Promise<void>): Command {
+  const root = new Command('admin').description('tokenmint administration').exitOverride().configureOutput({ writeErr: () => {} });
+  const leaf = (parent: Command, spec: string, description: string) =>
+    parent.command(spec).description(description).option('--json', 'machine-readable output').exitOverride();
+
+  const app = root.command('app').description('applications (OAuth clients)');
+  leaf(app, 'create <client_id>', 'register an application')
+    .option('--name <name>')
+    .option('--secret', 'generate a client secret')
+    .option('--grants <list>', 'comma-separated grant types', 'client_credentials')
+    .option('--scopes <scopes>', 'space-separated scopes it may request')
+    .option('--default-scopes <scopes>', 'space-separated scopes granted when none are requested')
+    .option('--audiences <list>', 'comma-separated audiences; the first is the default')
+    .option('--ttl <seconds>', 'access-token lifetime')
+    .option('--policy-mode <mode>', 'all or any', 'all')
+    .action(run(async (ctx, [clientId], o) => {
+      const ttl = o.ttl === undefined ? undefined : /^\d+$/.test(String(o.ttl)) ? Number(o.ttl) : NaN;
+      if (Number.isNaN(ttl)) throw new AdminError('--ttl must be a whole number of seconds');
+      const { app: created, secret } = await createApplication(ctx, {
+        clientId: clientId!,
+        name: o.name as string | undefined,
+        withSecret: o.secret === true,
+        grants: splitList(o.grants as string),
+        scopes: splitList(o.scopes as string | undefined, / +/),
+        defaultScopes: splitList(o.defaultScopes as string | undefined, / +/),
+        audiences: splitList(o.audiences as string | undefined),
+        ttlSeconds: ttl,
+        policyMode: o.policyMode as string,
+      });
+      const record = { ...applicationView(created), ...(secret ? { client_secret: secret } : {}) };
+      return { record, note: secret ? `client_secret ${SHOWN_ONCE}` : undefined };
+    }));
+  leaf(app, 'list', 'list applications').action(run(async (ctx) => ({
+    rows: (await listAllApplications(ctx)).map(applicationView),
+    columns: ['client_id', 'name', 'enabled', 'has_secret', 'grant_types', 'scopes', 'audiences'],
+  })));
+  leaf(app, 'show <client_id>', 'show one application').action(run(async (ctx, [clientId]) => ({ record: applicationView(await requireApplication(ctx, clientId!)) })));
+  leaf(app, 'rotate-secret <client_id>', 'replace the client secret (the old one stops working)').action(run(async (ctx, [clientId]) => {
+    const { app: rotated, secret } = await rotateApplicationSecret(ctx, clientId!);
+    return { record: { ...applicationView(rotated), client_secret: secret }, note: `client_secret ${SHOWN_ONCE}` };
+  }));
+  leaf(app, 'disable <client_id>', 'stop issuing tokens to an application').action(run(async (ctx, [clientId]) => ({ record: applicationView(await disableApplication(ctx, clientId!)) })));
+
+  const sa = root.command('service-account').description('service accounts');
+  leaf(sa, 'create <username>', 'create a service account bound to an application, with a first app password')
+    .requiredOption('--app <client_id>')
+    .option('--name <display name>')
+    .option('--groups <list>', 'comma-separated')
+    .option('--permissions <list>', 'comma-separated')
+    .option('--expires <duration>', 'lifetime of the first app password, e.g. 90d')
+    .action(run(async (ctx, [username], o) => {
+      const { account, password } = await createServiceAccount(ctx, {
+        username: username!,
+        clientId: o.app as string,
+        displayName: o.name as string | undefined,
+        groups: splitList(o.groups as string | undefined),
+        permissions: splitList(o.permissions as string | undefined),
+        expires: o.expires as string | undefined,
+      });
+      return {
+        record: { ...serviceAccountView(account), client_id: o.app, app_password_id: password.id, app_password: password.secret, expires_at: password.expiresAt?.toISOString() ?? null },
+        note: `app_password ${SHOWN_ONCE}`,
+      };
+    }));
+
+  const pw = root.command('app-password').description("service accounts' app passwords");
+  leaf(pw, 'create <username>', 'issue another app password (rotation with overlap)')
+    .option('--description <text>')
+    .option('--expires <duration>', 'e.g. 90d')
+    .action(run(async (ctx, [username], o) => {
+      const password = await createAppPassword(ctx, { username: username!, description: o.description as string | undefined, expires: o.expires as string | undefined });
+      return { record: { id: password.id, username, app_password: password.secret, expires_at: password.expiresAt?.toISOString() ?? null }, note: `app_password ${SHOWN_ONCE}` };
+    }));
+  leaf(pw, 'list <username>', "list a service account's app passwords").action(run(async (ctx, [username]) => ({
+    rows: (await listPasswordsOf(ctx, username!)).map(appPasswordView),
+    columns: ['id', 'status', 'description', 'created_at', 'expires_at', 'last_used_at'],
+  })));
+  leaf(pw, 'revoke <id>', 'revoke an app password').action(run(async (ctx, [id]) => ({ record: appPasswordView(await revokePassword(ctx, id!)) })));
+
+  const keys = root.command('keys').description('signing keys');
+  leaf(keys, 'list', 'list signing keys').action(run(async (ctx) => ({
+    rows: (await listSigningKeys(ctx.db)).map(signingKeyView),
+    columns: ['kid', 'alg', 'state', 'created_at', 'activated_at', 'publish_until'],
+  })));
+
+  const audit = root.command('audit').description('the audit log');
+  leaf(audit, 'list', 'recent audit events, newest first')
+    .option('--since <duration>', 'e.g. 1h, 7d')
+    .option('--app <client_id>')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(run(async (ctx, _args, o) => {
+      const since = o.since ? new Date(Date.now() - parseDuration(o.since as string, '--since')) : undefined;
+      const limit = Number(o.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 100_000) throw new AdminError('--limit must be a whole number from 1 to 100000');
+      const events = await listAuditEvents(ctx.db, { since, clientId: o.app as string | undefined, limit });
+      return { rows: events.map(auditEventView), columns: ['at', 'action', 'outcome', 'client_id', 'subject', 'reason', 'ip'] };
+    }));
+  return root;
+}
+
+function render(result: Result, json: boolean): string {
+  if (json) return JSON.stringify('rows' in result ? result.rows : result.record, null, 2);
+  if ('rows' in result) return formatTable(result.rows, result.columns);
+  return result.note ? `${formatRecord(result.record)}\n\n${result.note}` : formatRecord(result.record);
+}
+
+/** Runs one admin command against the configured database; returns the exit code. */
+export async function runAdminCli(argv: string[], config: Config, out: Output, err: Output): Promise<number> {
+  const sqlite = openSqliteFile(config.databaseFile);
+  try {
+    migrate(sqlite);
+  } finally {
+    sqlite.close();
+  }
+  const ctx: AdminContext = { db: createPrisma(config.databaseFile), hasher: new SecretHasher(config.argon2) };
+  const run = (action: Action) => async (...raw: unknown[]) => {
+    const command = raw[raw.length - 1] as Command;
+    const options = command.opts() as Record<string, string | boolean | undefined>;
+    const result = await action(ctx, command.args, options);
+    out.write(`${render(result, options.json === true)}\n`);
+  };
+  try {
+    await program(run).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
+      err.write(`${error.message.replace(/^error: /, 'error: ')}\n`);
+      return error.exitCode || 1;
+    }
+    err.write(`error: ${describe(error)}\n`);
+    return 1;
+  } finally {
+    await ctx.db.$disconnect();
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof AdminError) return error.message;
+  const code = (error as { code?: unknown }).code;
+  if (code === 'P2002') return 'that name is already taken';
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n').filter((l) => l.trim()).pop() ?? 'failed';
+}

@@ -1,0 +1,2 @@
+/** A refusal of an admin operation, with a one-line reason for the operator. */
+export class AdminError extends Error {}

@@ -1,0 +1,50 @@
+import { z } from 'zod';
+import { AdminError } from './errors.ts';
+
+/** client_ids and service-account usernames: one namespace, printable, no spaces. */
+export const identifier = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, 'must be 1-128 letters, digits or . _ : @ - and start with a letter or digit');
+
+export const scopeToken = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'is not a valid scope (RFC 6749 §3.3)');
+
+export const GRANT_TYPE_NAMES: Record<string, string> = {
+  client_credentials: 'client_credentials',
+  'jwt-bearer': 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  'urn:ietf:params:oauth:grant-type:jwt-bearer': 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+  'token-exchange': 'urn:ietf:params:oauth:grant-type:token-exchange',
+  'urn:ietf:params:oauth:grant-type:token-exchange': 'urn:ietf:params:oauth:grant-type:token-exchange',
+};
+
+/** Validates with a schema; the first problem becomes a one-line AdminError naming the field. */
+export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue && issue.path.length > 0 ? `${field} ${JSON.stringify(issue.path.join('.'))}` : field;
+    throw new AdminError(`${where} ${issue?.message ?? 'is invalid'}`);
+  }
+  return result.data;
+}
+
+export function grantTypes(names: string[]): string[] {
+  return [...new Set(names.map((name) => {
+    const full = GRANT_TYPE_NAMES[name];
+    if (!full) throw new AdminError(`unknown grant type ${JSON.stringify(name)} (known: ${Object.keys(GRANT_TYPE_NAMES).filter((n) => !n.startsWith('urn')).join(', ')})`);
+    return full;
+  }))];
+}
+
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/** "90d", "12h", "30m", "45s", "2w" → milliseconds. */
+export function parseDuration(text: string, field: string): number {
+  const match = /^(\d{1,6})([smhdw])$/.exec(text.trim());
+  if (!match || Number(match[1]) === 0) throw new AdminError(`${field} must be a duration such as 90d, 12h, 30m (got ${JSON.stringify(text)})`);
+  return Number(match[1]) * UNIT_SECONDS[match[2]!]! * 1000;
+}
+
+export function splitList(text: string | undefined, separator: RegExp = /,/): string[] {
+  if (text === undefined) return [];
+  return text.split(separator).map((s) => s.trim()).filter((s) => s.length > 0);
+}

@@ -1,0 +1,29 @@
+import type { View } from './views.ts';
+
+export interface Output {
+  write(text: string): void;
+}
+
+function cell(value: unknown): string {
+  if (value === null || value === undefined) return '-';
+  if (Array.isArray(value)) return value.length > 0 ? value.join(',') : '-';
+  if (typeof value === 'object') return JSON.stringify(value);
+  return String(value);
+}
+
+/** One object as aligned "key: value" lines. */
+export function formatRecord(view: View): string {
+  const width = Math.max(...Object.keys(view).map((k) => k.length));
+  return Object.entries(view)
+    .map(([key, value]) => `${`${key}:`.padEnd(width + 2)}${cell(value)}`)
+    .join('\n');
+}
+
+/** Rows as a plain table with the chosen columns. */
+export function formatTable(rows: View[], columns: string[]): string {
+  if (rows.length === 0) return '(none)';
+  const cells = rows.map((row) => columns.map((c) => cell(row[c])));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
+}

@@ -1,0 +1,74 @@
+import type { AppPassword, Application, ServiceAccount, SigningKeyRecord, StoredAuditEvent } from '../store/types.ts';
+
+/** What the CLI shows (and prints with --json): snake_case, never a hash or a private key. */
+export type View = Record<string, unknown>;
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+export function applicationView(app: Application): View {
+  return {
+    client_id: app.clientId,
+    name: app.name,
+    has_secret: app.secretHash !== null,
+    grant_types: app.grantTypes,
+    scopes: app.scopes,
+    default_scopes: app.defaultScopes,
+    audiences: app.audiences,
+    default_audience: app.audiences[0] ?? null,
+    access_token_ttl: app.accessTokenTtl,
+    policy_mode: app.policyMode,
+    enabled: app.enabled,
+    created_at: iso(app.createdAt),
+  };
+}
+
+export function serviceAccountView(account: ServiceAccount): View {
+  return {
+    username: account.username,
+    display_name: account.displayName,
+    groups: account.groups,
+    permissions: account.permissions,
+    enabled: account.enabled,
+    created_at: iso(account.createdAt),
+  };
+}
+
+export function appPasswordView(password: AppPassword): View {
+  const now = new Date();
+  const status = password.revokedAt ? 'revoked' : password.expiresAt && password.expiresAt <= now ? 'expired' : 'active';
+  return {
+    id: password.id,
+    description: password.description,
+    status,
+    created_at: iso(password.createdAt),
+    expires_at: iso(password.expiresAt),
+    last_used_at: iso(password.lastUsedAt),
+    revoked_at: iso(password.revokedAt),
+  };
+}
+
+export function signingKeyView(key: SigningKeyRecord): View {
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    state: key.state,
+    created_at: iso(key.createdAt),
+    activated_at: iso(key.activatedAt),
+    retired_at: iso(key.retiredAt),
+    publish_until: iso(key.publishUntil),
+  };
+}
+
+export function auditEventView(event: StoredAuditEvent): View {
+  return {
+    id: event.id,
+    at: event.at.toISOString(),
+    action: event.action,
+    outcome: event.outcome,
+    client_id: event.clientId ?? null,
+    subject: event.subject ?? null,
+    reason: event.reason ?? null,
+    ip: event.ip ?? null,
+    details: event.details ?? null,
+  };
+}

@@ -1,0 +1,22 @@
+import Koa from 'koa';
+import type { Deps } from './deps.ts';
+import { errorMiddleware } from './http/error-middleware.ts';
+import { routes } from './http/routes.ts';
+
+/** The Koa application; no I/O here, everything long-lived comes in through deps. */
+export function createApp(deps: Deps): Koa {
+  const app = new Koa({ proxy: deps.config.trustProxy });
+  app.silent = true;
+  app.use(errorMiddleware(deps.log, deps.config.issuer));
+  app.use(async (ctx, next) => {
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    await next();
+  });
+  const router = routes(deps);
+  app.use(router.routes());
+  app.use(async (ctx) => {
+    ctx.status = 404;
+    ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
+  });
+  return app;
+}

@@ -1,0 +1,34 @@
+// RFC 6749 §2.3.1: client_secret_basic and client_secret_post.
+import { invalidClient } from '../errors.ts';
+import { parseSecret } from '../secrets/format.ts';
+import { rehashApplicationSecret } from '../store/applications.ts';
+import type { Caller, CallerDeps } from './types.ts';
+
+const FAILED = 'client authentication failed';
+
+export async function authenticateClientSecret(
+  deps: CallerDeps,
+  clientId: string,
+  secret: string,
+  method: 'client_secret_basic' | 'client_secret_post',
+): Promise<Caller> {
+  const app = await deps.state.application(clientId);
+  const parsed = parseSecret(secret);
+  const usable = app && app.enabled && app.secretHash && app.secretId && parsed?.kind === 'client-secret' && parsed.id === app.secretId;
+  if (!app || !usable) {
+    await deps.hasher.verifyDummy(secret);
+    throw invalidClient(FAILED, !app ? 'unknown client' : !app.enabled ? 'application disabled' : !app.secretHash ? 'application has no secret' : 'secret does not match');
+  }
+  const credential = `app:${app.id}:${app.secretId}`;
+  if (!deps.verified.has(credential, secret)) {
+    if (!(await deps.hasher.verify(app.secretHash!, secret))) throw invalidClient(FAILED, 'secret does not match');
+    deps.verified.remember(credential, secret);
+    if (deps.hasher.needsRehash(app.secretHash!)) {
+      void deps.hasher
+        .hash(secret)
+        .then((hash) => rehashApplicationSecret(deps.db, app.clientId, app.secretId!, hash))
+        .catch((error: unknown) => deps.log.error({ err: error, client_id: app.clientId }, 're-hashing a client secret failed'));
+    }
+  }
+  return { kind: 'application', app, method };
+}

@@ -1,0 +1,21 @@
+import type { Logger } from '../logger.ts';
+import type { SecretHasher } from '../secrets/hasher.ts';
+import type { VerifiedSecretCache } from '../secrets/verified-cache.ts';
+import type { BackgroundWriter } from '../store/background-writer.ts';
+import type { CachedState } from '../store/cached-state.ts';
+import type { Db } from '../store/prisma.ts';
+import type { Application, ServiceAccount } from '../store/types.ts';
+
+/** Who is calling, once authenticated. Exactly one per request. */
+export type Caller =
+  | { kind: 'application'; app: Application; method: 'client_secret_basic' | 'client_secret_post' }
+  | { kind: 'service-account'; app: Application; account: ServiceAccount; appPasswordId: string };
+
+export interface CallerDeps {
+  db: Db;
+  state: CachedState;
+  hasher: SecretHasher;
+  verified: VerifiedSecretCache;
+  writer: BackgroundWriter;
+  log: Logger;
+}

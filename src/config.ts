@@ -1,0 +1,139 @@
+import { availableParallelism } from 'node:os';
+import { parse as parseDotenv } from 'dotenv';
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const SIGNING_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, { message: `must be a whole number between ${min} and ${max}` })
+    .transform(Number)
+    .pipe(z.number().min(min, { message: `must be at least ${min}` }).max(max, { message: `must be at most ${max}` }));
+
+const issuerUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'https:' || url.protocol === 'http:') && !url.search && !url.hash && !url.username;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an http(s) URL without query, fragment or credentials' },
+);
+
+const keyEncryptionKey = z.string().refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/]+={0,2}$/.test(v), {
+  message: 'must be 32 bytes in base64 (openssl rand -base64 32)',
+});
+
+const schema = z.object({
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  ISSUER_URL: issuerUrl.optional(),
+  DATABASE_URL: z
+    .string()
+    .regex(/^file:.+/, { message: 'must be a SQLite file URL such as file:./data/tokenmint.db' })
+    .default('file:./data/tokenmint.db'),
+  KEY_ENCRYPTION_KEY: keyEncryptionKey.optional(),
+  SIGNING_ALG: z.enum(SIGNING_ALGS, { message: `must be one of ${SIGNING_ALGS.join(', ')}` }).default('RS256'),
+  ACCESS_TOKEN_TTL: int(30, 86_400).default(600),
+  KEY_ROTATION_DAYS: int(1, 3650).default(90),
+  WORKERS: int(1, 256).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TRUST_PROXY: bool.default(false),
+  ARGON2_MEMORY_KIB: int(8 * 1024, 4 * 1024 * 1024).default(19 * 1024),
+  ARGON2_ITERATIONS: int(1, 100).default(2),
+  ARGON2_PARALLELISM: int(1, 64).default(1),
+  VERIFIED_SECRET_CACHE_SECONDS: int(0, 3600).default(300),
+  ARGON2_MAX_CONCURRENT: int(1, 1024).default(8),
+  ARGON2_MAX_QUEUE: int(0, 100_000).default(256),
+  AUDIT_RETENTION_DAYS: int(1, 3650).default(30),
+  CLIENT_ASSERTION_AUDIENCE: z.enum(['strict', 'compat']).default('strict'),
+  JWKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly issuer: string;
+  readonly databaseUrl: string;
+  /** absolute path of the SQLite file */
+  readonly databaseFile: string;
+  /** the directory holding the database (and a generated key-encryption key) */
+  readonly dataDir: string;
+  readonly keyEncryptionKey: Buffer | undefined;
+  readonly signingAlg: SigningAlg;
+  readonly accessTokenTtl: number;
+  readonly keyRotationDays: number;
+  readonly workers: number;
+  readonly logLevel: string;
+  readonly trustProxy: boolean;
+  readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
+  readonly argon2MaxConcurrent: number;
+  readonly argon2MaxQueue: number;
+  readonly verifiedSecretCacheSeconds: number;
+  readonly auditRetentionDays: number;
+  readonly clientAssertionAudience: 'strict' | 'compat';
+  readonly jwksAllowPrivateNetworks: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
+
+/** Reads `.env` from the working directory; real environment variables win. */
+export function environmentWithDotenv(env: NodeJS.ProcessEnv = process.env, dotenvPath = '.env'): Record<string, string | undefined> {
+  const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  return { ...fromFile, ...env };
+}
+
+export function loadConfig(env: Record<string, string | undefined>, cwd = process.cwd()): Config {
+  const present = Object.fromEntries(Object.keys(schema.shape).filter((k) => env[k] !== undefined && env[k] !== '').map((k) => [k, env[k]]));
+  const result = schema.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        return `${name}: ${issue.message} (got ${JSON.stringify(present[name])})`;
+      }),
+    );
+  }
+  const c = result.data;
+  const databaseFile = resolveFilePath(c.DATABASE_URL.slice('file:'.length), cwd);
+  return Object.freeze({
+    port: c.PORT,
+    host: c.HOST,
+    issuer: c.ISSUER_URL ?? `http://localhost:${c.PORT}`,
+    databaseUrl: c.DATABASE_URL,
+    databaseFile,
+    dataDir: databaseFile.slice(0, databaseFile.lastIndexOf('/')) || '/',
+    keyEncryptionKey: c.KEY_ENCRYPTION_KEY ? Buffer.from(c.KEY_ENCRYPTION_KEY, 'base64') : undefined,
+    signingAlg: c.SIGNING_ALG,
+    accessTokenTtl: c.ACCESS_TOKEN_TTL,
+    keyRotationDays: c.KEY_ROTATION_DAYS,
+    workers: c.WORKERS ?? availableParallelism(),
+    logLevel: c.LOG_LEVEL,
+    trustProxy: c.TRUST_PROXY,
+    argon2: Object.freeze({ memoryCost: c.ARGON2_MEMORY_KIB, timeCost: c.ARGON2_ITERATIONS, parallelism: c.ARGON2_PARALLELISM }),
+    argon2MaxConcurrent: c.ARGON2_MAX_CONCURRENT,
+    argon2MaxQueue: c.ARGON2_MAX_QUEUE,
+    verifiedSecretCacheSeconds: c.VERIFIED_SECRET_CACHE_SECONDS,
+    auditRetentionDays: c.AUDIT_RETENTION_DAYS,
+    clientAssertionAudience: c.CLIENT_ASSERTION_AUDIENCE,
+    jwksAllowPrivateNetworks: c.JWKS_ALLOW_PRIVATE_NETWORKS,
+  });
+}
+
+function resolveFilePath(path: string, cwd: string): string {
+  const clean = path.split('?')[0] ?? path;
+  return clean.startsWith('/') ? clean : `${cwd.replace(/\/$/, '')}/${clean.replace(/^\.\//, '')}`;
+}

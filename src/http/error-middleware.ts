@@ -1,0 +1,37 @@
+import type { Middleware } from 'koa';
+import { OAuthError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
+
+/** OAuthError → its status and JSON body; anything else → logged, and a generic 500. */
+export function errorMiddleware(log: Logger, issuer: string): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (caught) {
+      const error = toOAuthError(caught);
+      if (error) {
+        ctx.status = error.status;
+        ctx.body = { error: error.error, error_description: error.description };
+        if (error.error === 'invalid_client' && ctx.get('authorization')) {
+          ctx.set('WWW-Authenticate', `Basic realm="${issuer.replace(/["\\]/g, '')}"`);
+        }
+        if (error.status === 503) ctx.set('Retry-After', '1');
+        return;
+      }
+      log.error({ err: caught, method: ctx.method, path: ctx.path }, 'request failed');
+      ctx.status = 500;
+      ctx.body = { error: 'server_error', error_description: 'the server could not handle the request' };
+    }
+  };
+}
+
+/** Errors raised by the body parser carry a 4xx status and `expose`: they are the caller's doing. */
+function toOAuthError(caught: unknown): OAuthError | null {
+  if (caught instanceof OAuthError) return caught;
+  const e = caught as { status?: unknown; expose?: unknown; type?: unknown } | null;
+  if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
+    const description = e.type === 'entity.too.large' ? 'the request body is too large' : 'the request body could not be read';
+    return new OAuthError('invalid_request', description, e.status);
+  }
+  return null;
+}

@@ -1,0 +1,42 @@
+import type { FormParams } from '../caller/presented.ts';
+import { invalidRequest } from '../errors.ts';
+
+/** Parameters that carry credentials: never accepted in a URL, where they end up in logs. */
+export const CREDENTIAL_PARAMETERS = ['client_secret', 'password', 'client_assertion', 'assertion', 'subject_token', 'actor_token'];
+
+export type { FormParams } from '../caller/presented.ts';
+
+/**
+ * application/x-www-form-urlencoded with the token endpoint's rules: a repeated parameter is
+ * refused, an empty value counts as absent.
+ */
+export function parseForm(body: string): FormParams {
+  const params = new Map<string, string>();
+  for (const [name, value] of new URLSearchParams(body)) {
+    if (value === '') continue;
+    if (params.has(name)) throw invalidRequest(`parameter ${safeName(name)} is repeated`);
+    params.set(name, value);
+  }
+  return params;
+}
+
+export function rejectCredentialsInQuery(querystring: string): void {
+  if (!querystring) return;
+  const query = new URLSearchParams(querystring);
+  const found = CREDENTIAL_PARAMETERS.find((name) => query.has(name));
+  if (found) throw invalidRequest(`${found} must be sent in the request body, never in the URL`);
+}
+
+export function isFormContentType(contentType: string | undefined): boolean {
+  if (!contentType) return false;
+  const [type, ...params] = contentType.split(';').map((p) => p.trim().toLowerCase());
+  if (type !== 'application/x-www-form-urlencoded') return false;
+  const charset = params.find((p) => p.startsWith('charset='));
+  return !charset || /^charset="?utf-8"?$/.test(charset);
+}
+
+/** Parameter names are echoed in error descriptions: keep them short and printable. */
+function safeName(name: string): string {
+  const clean = name.replace(/[^\x21-\x7e]/g, '?').slice(0, 40);
+  return clean.length > 0 ? clean : '(empty)';
+}

@@ -1,0 +1,44 @@
+import type { Middleware } from 'koa';
+import type { Config } from '../config.ts';
+import { GRANTS } from '../grants/index.ts';
+import type { Keystore } from '../keys/keystore.ts';
+import type { CachedState } from '../store/cached-state.ts';
+
+const JWKS_MAX_AGE_SECONDS = 300;
+
+/** The public keys, serialised once per key change; conditional requests get 304. */
+export function jwks(keystore: () => Keystore): Middleware {
+  return (ctx) => {
+    const { jwksBody, jwksEtag } = keystore();
+    ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+    ctx.set('ETag', jwksEtag);
+    if (ctx.get('if-none-match') === jwksEtag) {
+      ctx.status = 304;
+      return;
+    }
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = jwksBody;
+  };
+}
+
+/** RFC 8414 authorization server metadata; also served as OpenID discovery. */
+export function serverMetadata(config: Config, state: CachedState): Middleware {
+  const base = config.issuer.replace(/\/$/, '');
+  const grantTypes = [...GRANTS.keys()].filter((g) => g !== 'password');
+  return async (ctx) => {
+    const scopes = new Set((await state.applications()).flatMap((app) => app.scopes));
+    ctx.set('Cache-Control', 'public, max-age=60');
+    ctx.body = {
+      issuer: config.issuer,
+      token_endpoint: `${base}/token`,
+      jwks_uri: `${base}/.well-known/jwks.json`,
+      grant_types_supported: grantTypes,
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      scopes_supported: [...scopes].sort(),
+      response_types_supported: [],
+      response_modes_supported: [],
+      subject_types_supported: ['public'],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'groups', 'permissions'],
+    };
+  };
+}

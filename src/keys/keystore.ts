@@ -1,0 +1,39 @@
+import { createHash, type KeyObject, webcrypto } from 'node:crypto';
+import { importPKCS8 } from 'jose';
+import type { SigningKeyRecord } from '../store/types.ts';
+import { decryptPrivateKey } from './encryption.ts';
+
+export interface ActiveSigningKey {
+  kid: string;
+  alg: string;
+  key: KeyObject | webcrypto.CryptoKey;
+}
+
+/** The issuer's keys as the hot path needs them: one decrypted signing key, a pre-serialised JWKS. */
+export class Keystore {
+  private constructor(
+    readonly active: ActiveSigningKey | null,
+    /** the JWKS document, serialised once */
+    readonly jwksBody: string,
+    readonly jwksEtag: string,
+  ) {}
+
+  static async load(records: SigningKeyRecord[], kek: Buffer, now = new Date()): Promise<Keystore> {
+    const published = records.filter((r) => r.state !== 'retired' || (r.publishUntil !== null && r.publishUntil > now));
+    const jwksBody = JSON.stringify({ keys: published.map((r) => publicJwk(r)) });
+    const jwksEtag = `"${createHash('sha256').update(jwksBody).digest('base64url').slice(0, 27)}"`;
+    const record = records.filter((r) => r.state === 'active').sort((a, b) => (b.activatedAt?.getTime() ?? 0) - (a.activatedAt?.getTime() ?? 0))[0];
+    const active = record
+      ? { kid: record.kid, alg: record.alg, key: await importPKCS8(decryptPrivateKey(kek, record.kid, record.privateKey), record.alg) }
+      : null;
+    return new Keystore(active, jwksBody, jwksEtag);
+  }
+}
+
+function publicJwk(record: SigningKeyRecord): Record<string, unknown> {
+  // Only public members ever leave: rebuild from an allowlist rather than trusting the stored JSON.
+  const allowed = ['kty', 'crv', 'n', 'e', 'x', 'y'];
+  const jwk: Record<string, unknown> = {};
+  for (const name of allowed) if (record.publicJwk[name] !== undefined) jwk[name] = record.publicJwk[name];
+  return { ...jwk, kid: record.kid, use: 'sig', alg: record.alg };
+}

@@ -1,0 +1,69 @@
+// Process entry: config → database → migrations → workers → listen; graceful shutdown.
+import cluster from 'node:cluster';
+import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { prepare } from './prepare.ts';
+import { serve } from './serve.ts';
+import { scheduleAuditPurge } from './store/audit-retention.ts';
+import { loadKeyEncryptionKey } from './keys/key-encryption-key.ts';
+
+function readConfig(): Config {
+  try {
+    return loadConfig(environmentWithDotenv());
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) console.error(`tokenmint: configuration: ${problem}`);
+    process.exit(1);
+  }
+}
+
+async function runServer(config: Config, log: Logger, kek: Buffer): Promise<void> {
+  const serving = await serve(config, log, kek);
+  const stop = async (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    await serving.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+  if (cluster.isPrimary) log.info({ url: `http://${config.host}:${serving.port}`, issuer: config.issuer }, 'tokenmint is serving');
+}
+
+async function runPrimary(config: Config, log: Logger): Promise<void> {
+  const kek = await prepare(config, log);
+  scheduleAuditPurge(config, log);
+  if (config.workers === 1) return runServer(config, log, kek);
+  let stopping = false;
+  for (let i = 0; i < config.workers; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    log.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting another');
+    cluster.fork();
+  });
+  cluster.on('online', () => {
+    if (Object.keys(cluster.workers ?? {}).length === config.workers) {
+      log.info({ port: config.port, issuer: config.issuer, workers: config.workers }, 'tokenmint is serving');
+    }
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    stopping = true;
+    log.info({ signal }, 'shutting down workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
+    setTimeout(() => process.exit(0), 10_000).unref();
+    cluster.on('exit', () => {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+const config = readConfig();
+const log = createLogger(config.logLevel);
+try {
+  if (cluster.isPrimary) await runPrimary(config, log);
+  else await runServer(config, log, loadKeyEncryptionKey(config.keyEncryptionKey, config.dataDir, () => {}));
+} catch (error) {
+  log.fatal({ err: error }, 'tokenmint could not start');
+  process.exit(1);
+}

@@ -1,0 +1,52 @@
+import argon2 from 'argon2';
+import { randomBytes } from 'node:crypto';
+import { ConcurrencyLimiter } from './limiter.ts';
+
+export interface Argon2Params {
+  memoryCost: number;
+  timeCost: number;
+  parallelism: number;
+}
+
+/** argon2id hashing of secrets; the only module that touches argon2. */
+export class SecretHasher {
+  private readonly limiter: ConcurrencyLimiter;
+  private dummyHash: Promise<string> | undefined;
+
+  constructor(
+    private readonly params: Argon2Params,
+    limits = { maxRunning: 8, maxWaiting: 256 },
+  ) {
+    this.limiter = new ConcurrencyLimiter(limits.maxRunning, limits.maxWaiting);
+  }
+
+  hash(secret: string): Promise<string> {
+    return this.limiter.run(() => argon2.hash(secret, { type: argon2.argon2id, ...this.params }));
+  }
+
+  /** Constant-time inside argon2; false for a malformed hash rather than an exception. */
+  verify(hash: string, secret: string): Promise<boolean> {
+    return this.limiter.run(async () => {
+      try {
+        return await argon2.verify(hash, secret);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  /** Spends the same work as a real verification, for callers that do not exist. */
+  async verifyDummy(secret: string): Promise<false> {
+    this.dummyHash ??= argon2.hash(randomBytes(32).toString('base64url'), { type: argon2.argon2id, ...this.params });
+    await this.verify(await this.dummyHash, secret);
+    return false;
+  }
+
+  needsRehash(hash: string): boolean {
+    try {
+      return argon2.needsRehash(hash, { ...this.params, version: 0x13 });
+    } catch {
+      return false;
+    }
+  }
+}

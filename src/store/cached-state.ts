@@ -1,0 +1,96 @@
+import type { Logger } from '../logger.ts';
+import { findApplication, listApplications } from './applications.ts';
+import type { Db } from './prisma.ts';
+import { findAppPassword, findServiceAccount } from './service-accounts.ts';
+import { readStateVersion } from './state-version.ts';
+import type { AppPassword, Application, ServiceAccount } from './types.ts';
+
+/**
+ * The admin state the hot path reads, cached per process. A cheap version counter is polled;
+ * when an admin change moves it, every cache is dropped and listeners are told, so a change
+ * reaches each worker within one poll interval (well inside the 2-second rule).
+ */
+export class CachedState {
+  private version = -1;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly listeners: (() => void)[] = [];
+  private readonly maps = {
+    applications: new Map<string, Promise<Application | null>>(),
+    accounts: new Map<string, Promise<ServiceAccount | null>>(),
+    passwords: new Map<string, Promise<AppPassword | null>>(),
+  };
+  private allApplications: Promise<Application[]> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+    private readonly pollMs = 500,
+    private readonly maxEntries = 10_000,
+  ) {}
+
+  application(clientId: string): Promise<Application | null> {
+    return this.memo(this.maps.applications, clientId, () => findApplication(this.db, clientId));
+  }
+
+  serviceAccount(username: string): Promise<ServiceAccount | null> {
+    return this.memo(this.maps.accounts, username, () => findServiceAccount(this.db, username));
+  }
+
+  appPassword(id: string): Promise<AppPassword | null> {
+    return this.memo(this.maps.passwords, id, () => findAppPassword(this.db, id));
+  }
+
+  applications(): Promise<Application[]> {
+    this.allApplications ??= listApplications(this.db).catch((error: unknown) => {
+      this.allApplications = undefined;
+      throw error;
+    });
+    return this.allApplications;
+  }
+
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    this.version = await readStateVersion(this.db);
+    this.timer = setInterval(() => void this.poll(), this.pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Checks the version now; true when the caches were dropped. */
+  async poll(): Promise<boolean> {
+    try {
+      const version = await readStateVersion(this.db);
+      if (version === this.version) return false;
+      this.version = version;
+      this.invalidate();
+      return true;
+    } catch (error) {
+      this.log.error({ err: error }, 'reading the state version failed');
+      return false;
+    }
+  }
+
+  invalidate(): void {
+    for (const map of Object.values(this.maps)) map.clear();
+    this.allApplications = undefined;
+    for (const listener of this.listeners) listener();
+  }
+
+  private memo<T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
+    const hit = map.get(key);
+    if (hit) return hit;
+    if (map.size >= this.maxEntries) map.clear();
+    const loading = load().catch((error: unknown) => {
+      map.delete(key);
+      throw error;
+    });
+    map.set(key, loading);
+    return loading;
+  }
+}

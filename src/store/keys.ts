@@ -1,0 +1,19 @@
+import type { SigningKey as Row } from './generated/client.ts';
+import type { Db, Tx } from './prisma.ts';
+import { jsonObject } from './json.ts';
+import type { SigningKeyRecord, SigningKeyState } from './types.ts';
+
+function toRecord(row: Row): SigningKeyRecord {
+  return { ...row, state: row.state as SigningKeyState, publicJwk: jsonObject(row.publicJwk) };
+}
+
+export async function listSigningKeys(db: Db | Tx): Promise<SigningKeyRecord[]> {
+  return (await db.signingKey.findMany({ orderBy: { createdAt: 'asc' } })).map(toRecord);
+}
+
+export async function insertSigningKey(
+  tx: Tx,
+  key: { kid: string; alg: string; state: SigningKeyState; publicJwk: Record<string, unknown>; privateKey: string; activatedAt: Date | null },
+): Promise<SigningKeyRecord> {
+  return toRecord(await tx.signingKey.create({ data: { ...key, publicJwk: JSON.stringify(key.publicJwk) } }));
+}

@@ -1,0 +1,98 @@
+import type { AppPassword as PasswordRow } from './generated/client.ts';
+import type { Db, Tx } from './prisma.ts';
+import { jsonObject, stringList } from './json.ts';
+import type { AppPassword, ServiceAccount } from './types.ts';
+
+export interface NewServiceAccount {
+  username: string;
+  displayName: string;
+  groups: string[];
+  permissions: string[];
+  attributes: Record<string, unknown>;
+}
+
+const withBindings = { applications: { select: { applicationId: true } } } as const;
+
+type AccountRow = Awaited<ReturnType<Db['serviceAccount']['findFirstOrThrow']>> & { applications: { applicationId: number }[] };
+
+function toServiceAccount(row: AccountRow): ServiceAccount {
+  return {
+    id: row.id,
+    username: row.username,
+    displayName: row.displayName,
+    groups: stringList(row.groups),
+    permissions: stringList(row.permissions),
+    attributes: jsonObject(row.attributes),
+    enabled: row.enabled,
+    applicationIds: row.applications.map((b) => b.applicationId),
+    createdAt: row.createdAt,
+  };
+}
+
+function toAppPassword(row: PasswordRow): AppPassword {
+  return { ...row };
+}
+
+export async function findServiceAccount(db: Db | Tx, username: string): Promise<ServiceAccount | null> {
+  const row = await db.serviceAccount.findUnique({ where: { username }, include: withBindings });
+  return row ? toServiceAccount(row) : null;
+}
+
+export async function findServiceAccountById(db: Db | Tx, id: number): Promise<ServiceAccount | null> {
+  const row = await db.serviceAccount.findUnique({ where: { id }, include: withBindings });
+  return row ? toServiceAccount(row) : null;
+}
+
+export async function insertServiceAccount(tx: Tx, account: NewServiceAccount, applicationId: number): Promise<ServiceAccount> {
+  const row = await tx.serviceAccount.create({
+    data: {
+      username: account.username,
+      displayName: account.displayName,
+      groups: JSON.stringify(account.groups),
+      permissions: JSON.stringify(account.permissions),
+      attributes: JSON.stringify(account.attributes),
+      applications: { create: { applicationId } },
+    },
+    include: withBindings,
+  });
+  return toServiceAccount(row);
+}
+
+export async function findAppPassword(db: Db | Tx, id: string): Promise<AppPassword | null> {
+  const row = await db.appPassword.findUnique({ where: { id } });
+  return row ? toAppPassword(row) : null;
+}
+
+export async function listAppPasswords(db: Db | Tx, serviceAccountId: number): Promise<AppPassword[]> {
+  return (await db.appPassword.findMany({ where: { serviceAccountId }, orderBy: { createdAt: 'asc' } })).map(toAppPassword);
+}
+
+export async function insertAppPassword(
+  tx: Tx,
+  password: { id: string; serviceAccountId: number; hash: string; description: string; expiresAt: Date | null },
+): Promise<AppPassword> {
+  return toAppPassword(await tx.appPassword.create({ data: password }));
+}
+
+/** Returns false when there is no such password or it was already revoked. */
+export async function revokeAppPassword(tx: Tx, id: string, at: Date): Promise<boolean> {
+  const { count } = await tx.appPassword.updateMany({ where: { id, revokedAt: null }, data: { revokedAt: at } });
+  return count === 1;
+}
+
+export async function touchAppPasswords(db: Db, uses: Map<string, Date>): Promise<void> {
+  for (const [id, at] of uses) await db.appPassword.updateMany({ where: { id }, data: { lastUsedAt: at } });
+}
+
+export async function rehashAppPassword(db: Db, id: string, hash: string): Promise<void> {
+  await db.appPassword.updateMany({ where: { id, revokedAt: null }, data: { hash } });
+}
+
+/** Service-account usernames and client ids share one namespace. */
+export async function isIdentifierTaken(db: Db | Tx, name: string): Promise<boolean> {
+  const [app, account] = await Promise.all([
+    db.application.findUnique({ where: { clientId: name }, select: { id: true } }),
+    db.serviceAccount.findUnique({ where: { username: name }, select: { id: true } }),
+  ]);
+  return app !== null || account !== null;
+}

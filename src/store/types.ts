@@ -1,0 +1,73 @@
+export type PolicyMode = 'all' | 'any';
+
+export interface Application {
+  id: number;
+  clientId: string;
+  name: string;
+  secretHash: string | null;
+  secretId: string | null;
+  grantTypes: string[];
+  scopes: string[];
+  defaultScopes: string[];
+  /** the first is the default audience */
+  audiences: string[];
+  accessTokenTtl: number | null;
+  policyMode: PolicyMode;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ServiceAccount {
+  id: number;
+  username: string;
+  displayName: string;
+  groups: string[];
+  permissions: string[];
+  attributes: Record<string, unknown>;
+  enabled: boolean;
+  /** ids of the applications it may get tokens for */
+  applicationIds: number[];
+  createdAt: Date;
+}
+
+export interface AppPassword {
+  id: string;
+  serviceAccountId: number;
+  hash: string;
+  description: string;
+  expiresAt: Date | null;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+  createdAt: Date;
+}
+
+export type SigningKeyState = 'next' | 'active' | 'retired';
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  state: SigningKeyState;
+  publicJwk: Record<string, unknown>;
+  /** encrypted at rest; see keys/encryption.ts */
+  privateKey: string;
+  createdAt: Date;
+  activatedAt: Date | null;
+  retiredAt: Date | null;
+  publishUntil: Date | null;
+}
+
+export interface AuditEvent {
+  at: Date;
+  action: string;
+  outcome: 'success' | 'failure';
+  clientId?: string | null;
+  subject?: string | null;
+  reason?: string | null;
+  ip?: string | null;
+  details?: Record<string, unknown> | null;
+}
+
+export interface StoredAuditEvent extends AuditEvent {
+  id: number;
+}
