@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAdminCli } from '../../src/admin/cli.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { createLogger } from '../../src/logger.ts';
+import { prepare } from '../../src/prepare.ts';
+import { serve, type Serving } from '../../src/serve.ts';
+
+export const TEST_ISSUER = 'https://issuer.tokenmint.test';
+
+export interface AdminRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  /** stdout parsed as JSON (for --json commands) */
+  json<T = Record<string, unknown>>(): T;
+}
+
+export interface Instance {
+  dir: string;
+  config: Config;
+  serving: Serving;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  admin(...argv: string[]): Promise<AdminRun>;
+  /** POST /token with a form body (values may be arrays for repeated parameters) */
+  token(form: Record<string, string | string[]> | string, headers?: Record<string, string>): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/** A fresh data directory with its own SQLite file. */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'tokenmint-test-'));
+}
+
+export function testConfig(dir: string, env: Record<string, string> = {}): Config {
+  return loadConfig(
+    {
+      DATABASE_URL: `file:${join(dir, 'tokenmint.db')}`,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      ISSUER_URL: TEST_ISSUER,
+      LOG_LEVEL: 'silent',
+      ...env,
+    },
+    dir,
+  );
+}
+
+export async function runAdmin(config: Config, argv: string[]): Promise<AdminRun> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runAdminCli(argv, config, { write: (t) => void (stdout += t) }, { write: (t) => void (stderr += t) });
+  return { code, stdout, stderr, json: () => JSON.parse(stdout) };
+}
+
+export function formBody(form: Record<string, string | string[]>): string {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(form)) for (const v of [value].flat()) body.append(name, v);
+  return body.toString();
+}
+
+/** The real server on an ephemeral port over a real SQLite file in a temp directory. */
+export async function startInstance(env: Record<string, string> = {}): Promise<Instance> {
+  const dir = tempDir();
+  const config = testConfig(dir, env);
+  const log = createLogger(config.logLevel);
+  const kek = await prepare(config, log);
+  const serving = await serve(config, log, kek, { pollMs: 100 });
+  const url = `http://127.0.0.1:${serving.port}`;
+  return {
+    dir,
+    config,
+    serving,
+    url,
+    admin: (...argv) => runAdmin(config, argv),
+    token: (form, headers = {}) =>
+      fetch(`${url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+        body: typeof form === 'string' ? form : formBody(form),
+      }),
+    async close() {
+      await serving.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function basic(clientId: string, secret: string): string {
+  const encode = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`;
+}
+
+/** Creates an application with a secret; returns its client secret. */
+export async function createApp(instance: Instance, clientId: string, ...extra: string[]): Promise<string> {
+  const run = await instance.admin('app', 'create', clientId, '--secret', '--scopes', 'read write', '--default-scopes', 'read', '--audiences', 'https://api.example,https://other.example', '--json', ...extra);
+  if (run.code !== 0) throw new Error(run.stderr);
+  return run.json<{ client_secret: string }>().client_secret;
+}
+
+/** Waits until running servers have had time to see an admin change (the 2-second rule, with margin). */
+export async function untilPropagated<T>(check: () => Promise<T>, accept: (value: T) => boolean, limitMs = 2000): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const value = await check();
+    if (accept(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

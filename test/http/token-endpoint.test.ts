@@ -1,0 +1,232 @@
+import test from 'ava';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { basic, createApp, startInstance, TEST_ISSUER, type Instance } from '../helpers/instance.ts';
+
+let instance: Instance;
+let secret: string;
+
+test.before(async () => {
+  instance = await startInstance();
+  secret = await createApp(instance, 'billing');
+});
+test.after.always(() => instance?.close());
+
+test('client_secret_basic gets a token that verifies through our JWKS as a downstream API would', async (t) => {
+  const res = await instance.token({ grant_type: 'client_credentials' }, { authorization: basic('billing', secret) });
+  t.is(res.status, 200);
+  t.is(res.headers.get('cache-control'), 'no-store');
+  t.is(res.headers.get('pragma'), 'no-cache');
+  const body = (await res.json()) as Record<string, unknown>;
+  t.is(body.token_type, 'Bearer');
+  t.is(body.expires_in, 600);
+  t.is(body.scope, 'read');
+  const jwks = createRemoteJWKSet(new URL(`${instance.url}/.well-known/jwks.json`));
+  const { payload, protectedHeader } = await jwtVerify(body.access_token as string, jwks, {
+    issuer: TEST_ISSUER,
+    audience: 'https://api.example',
+    typ: 'at+jwt',
+    algorithms: ['RS256'],
+  });
+  t.is(protectedHeader.typ, 'at+jwt');
+  t.truthy(protectedHeader.kid);
+  t.is(payload.sub, 'billing');
+  t.is(payload.client_id, 'billing');
+  t.is(payload.scope, 'read');
+  t.is(typeof payload.jti, 'string');
+  t.is(payload.exp! - payload.iat!, 600);
+  t.is(payload.nbf, payload.iat);
+});
+
+test('client_secret_post works the same way', async (t) => {
+  const res = await instance.token({ grant_type: 'client_credentials', client_id: 'billing', client_secret: secret, scope: 'read write' });
+  t.is(res.status, 200);
+  const body = (await res.json()) as { access_token: string; scope: string };
+  t.is(body.scope, 'read write');
+  t.is(decodeProtectedHeader(body.access_token).typ, 'at+jwt');
+});
+
+async function expectError(t: import('ava').ExecutionContext, res: Response, status: number, error: string, description?: RegExp) {
+  t.is(res.status, status);
+  t.is(res.headers.get('cache-control'), 'no-store');
+  t.regex(res.headers.get('content-type') ?? '', /^application\/json; charset=utf-8/);
+  const body = (await res.json()) as { error: string; error_description: string };
+  t.is(body.error, error);
+  t.is(typeof body.error_description, 'string');
+  if (description) t.regex(body.error_description, description);
+  return body;
+}
+
+test('a wrong secret is invalid_client with WWW-Authenticate when Basic was used', async (t) => {
+  const res = await instance.token({ grant_type: 'client_credentials' }, { authorization: basic('billing', `${secret.slice(0, -2)}xx`) });
+  await expectError(t, res, 401, 'invalid_client', /^client authentication failed$/);
+  t.is(res.headers.get('www-authenticate'), `Basic realm="${TEST_ISSUER}"`);
+});
+
+test('a wrong secret in the body is invalid_client without WWW-Authenticate', async (t) => {
+  const res = await instance.token({ grant_type: 'client_credentials', client_id: 'billing', client_secret: 'nope' });
+  await expectError(t, res, 401, 'invalid_client');
+  t.is(res.headers.get('www-authenticate'), null);
+});
+
+test('an unknown client gets exactly the same answer as a wrong secret', async (t) => {
+  const unknown = await instance.token({ grant_type: 'client_credentials', client_id: 'nobody', client_secret: secret });
+  const wrong = await instance.token({ grant_type: 'client_credentials', client_id: 'billing', client_secret: 'tmcs_aaaaaaaaaaaaaaaa_' + 'A'.repeat(43) });
+  t.deepEqual(await unknown.json(), await wrong.json());
+  t.is(unknown.status, wrong.status);
+});
+
+test('no credentials at all is invalid_client', async (t) => {
+  await expectError(t, await instance.token({ grant_type: 'client_credentials' }), 401, 'invalid_client');
+  await expectError(t, await instance.token({ grant_type: 'client_credentials', client_id: 'billing' }), 401, 'invalid_client');
+});
+
+test('another content type is invalid_request', async (t) => {
+  const res = await fetch(`${instance.url}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'client_credentials', client_id: 'billing', client_secret: secret }),
+  });
+  await expectError(t, res, 400, 'invalid_request', /x-www-form-urlencoded/);
+  const none = await fetch(`${instance.url}/token`, { method: 'POST', body: new Uint8Array([1, 2]) });
+  await expectError(t, none, 400, 'invalid_request');
+});
+
+test('a form body in another charset is invalid_request', async (t) => {
+  const res = await instance.token('grant_type=client_credentials', { 'content-type': 'application/x-www-form-urlencoded; charset=iso-8859-1' });
+  await expectError(t, res, 400, 'invalid_request');
+});
+
+test('GET and other methods on /token are refused with 405', async (t) => {
+  const res = await fetch(`${instance.url}/token?grant_type=client_credentials`);
+  await expectError(t, res, 405, 'invalid_request');
+  t.is(res.headers.get('allow'), 'POST');
+  await expectError(t, await fetch(`${instance.url}/token`, { method: 'PUT' }), 405, 'invalid_request');
+});
+
+test('a repeated parameter is invalid_request', async (t) => {
+  const res = await instance.token({ grant_type: 'client_credentials', client_id: 'billing', client_secret: secret, scope: ['read', 'write'] });
+  await expectError(t, res, 400, 'invalid_request', /scope is repeated/);
+  const grant = await instance.token({ grant_type: ['client_credentials', 'client_credentials'] }, { authorization: basic('billing', secret) });
+  await expectError(t, grant, 400, 'invalid_request', /grant_type is repeated/);
+});
+
+test('an empty value counts as absent', async (t) => {
+  const res = await instance.token({ grant_type: 'client_credentials', scope: '', audience: '' }, { authorization: basic('billing', secret) });
+  t.is(res.status, 200);
+  t.is(((await res.json()) as { scope: string }).scope, 'read');
+  await expectError(t, await instance.token({ grant_type: '' }, { authorization: basic('billing', secret) }), 400, 'invalid_request', /grant_type is required/);
+});
+
+test('unknown parameters are ignored', async (t) => {
+  const res = await instance.token({ grant_type: 'client_credentials', frobnicate: 'yes' }, { authorization: basic('billing', secret) });
+  t.is(res.status, 200);
+});
+
+test('a secret in the query string is invalid_request even with correct credentials', async (t) => {
+  for (const name of ['client_secret', 'password', 'client_assertion', 'assertion', 'subject_token']) {
+    const res = await fetch(`${instance.url}/token?${name}=x`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('billing', secret) },
+      body: 'grant_type=client_credentials',
+    });
+    await expectError(t, res, 400, 'invalid_request', new RegExp(name));
+  }
+});
+
+test('two client authentication methods at once are invalid_request', async (t) => {
+  const both = await instance.token({ grant_type: 'client_credentials', client_secret: secret }, { authorization: basic('billing', secret) });
+  await expectError(t, both, 400, 'invalid_request', /exactly one/);
+  const withPassword = await instance.token({ grant_type: 'client_credentials', client_id: 'billing', client_secret: secret, username: 'u', password: 'p' });
+  await expectError(t, withPassword, 400, 'invalid_request', /exactly one/);
+});
+
+test('a Basic client_id that differs from the body client_id is invalid_request', async (t) => {
+  const res = await instance.token({ grant_type: 'client_credentials', client_id: 'other' }, { authorization: basic('billing', secret) });
+  await expectError(t, res, 400, 'invalid_request', /differs/);
+  const same = await instance.token({ grant_type: 'client_credentials', client_id: 'billing' }, { authorization: basic('billing', secret) });
+  t.is(same.status, 200);
+});
+
+test('Basic credentials are form-urlencoded before base64 (RFC 6749 §2.3.1)', async (t) => {
+  const odd = await instance.admin('app', 'create', 'svc:odd@x', '--secret', '--audiences', 'https://api.example', '--json');
+  const oddSecret = odd.json<{ client_secret: string }>().client_secret;
+  const encoded = `Basic ${Buffer.from(`svc%3Aodd%40x:${encodeURIComponent(oddSecret)}`).toString('base64')}`;
+  t.is((await instance.token({ grant_type: 'client_credentials' }, { authorization: encoded })).status, 200);
+  const raw = `Basic ${Buffer.from('svc:odd@x:' + oddSecret).toString('base64')}`;
+  await expectError(t, await instance.token({ grant_type: 'client_credentials' }, { authorization: raw }), 401, 'invalid_client');
+});
+
+test('a malformed Authorization header is invalid_request', async (t) => {
+  for (const header of ['Basic', 'Basic !!!', `Basic ${Buffer.from('no-colon').toString('base64')}`, 'Bearer abc', `Basic ${Buffer.from('%zz:x').toString('base64')}`]) {
+    await expectError(t, await instance.token({ grant_type: 'client_credentials' }, { authorization: header }), 400, 'invalid_request');
+  }
+});
+
+test('a missing grant_type is invalid_request and an unknown one unsupported_grant_type', async (t) => {
+  await expectError(t, await instance.token({}, { authorization: basic('billing', secret) }), 400, 'invalid_request', /grant_type/);
+  await expectError(t, await instance.token({ grant_type: 'authorization_code' }, { authorization: basic('billing', secret) }), 400, 'unsupported_grant_type');
+});
+
+test('a grant the application does not allow is unauthorized_client', async (t) => {
+  const other = await instance.admin('app', 'create', 'exchanger', '--secret', '--grants', 'token-exchange', '--audiences', 'https://api.example', '--json');
+  const otherSecret = other.json<{ client_secret: string }>().client_secret;
+  await expectError(t, await instance.token({ grant_type: 'client_credentials' }, { authorization: basic('exchanger', otherSecret) }), 400, 'unauthorized_client');
+});
+
+test('a scope the application may not have is invalid_scope', async (t) => {
+  await expectError(t, await instance.token({ grant_type: 'client_credentials', scope: 'read admin' }, { authorization: basic('billing', secret) }), 400, 'invalid_scope', /admin/);
+  await expectError(t, await instance.token({ grant_type: 'client_credentials', scope: 'read "x"' }, { authorization: basic('billing', secret) }), 400, 'invalid_scope');
+});
+
+test('audience and resource must be allowed, else invalid_target; absent means the default audience', async (t) => {
+  const chosen = await instance.token({ grant_type: 'client_credentials', audience: 'https://other.example' }, { authorization: basic('billing', secret) });
+  t.is(chosen.status, 200);
+  const token = ((await chosen.json()) as { access_token: string }).access_token;
+  const payload = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString());
+  t.is(payload.aud, 'https://other.example');
+  const viaResource = await instance.token({ grant_type: 'client_credentials', resource: 'https://api.example' }, { authorization: basic('billing', secret) });
+  t.is(viaResource.status, 200);
+  await expectError(t, await instance.token({ grant_type: 'client_credentials', audience: 'https://evil.example' }, { authorization: basic('billing', secret) }), 400, 'invalid_target');
+  await expectError(t, await instance.token({ grant_type: 'client_credentials', resource: 'https://evil.example' }, { authorization: basic('billing', secret) }), 400, 'invalid_target');
+});
+
+test('an application without audiences must be asked for one it has: invalid_target', async (t) => {
+  const bare = await instance.admin('app', 'create', 'bare', '--secret', '--json');
+  const bareSecret = bare.json<{ client_secret: string }>().client_secret;
+  await expectError(t, await instance.token({ grant_type: 'client_credentials' }, { authorization: basic('bare', bareSecret) }), 400, 'invalid_target');
+});
+
+test('the per-application TTL sets expires_in and exp', async (t) => {
+  const short = await instance.admin('app', 'create', 'short-lived', '--secret', '--ttl', '60', '--audiences', 'https://api.example', '--json');
+  const shortSecret = short.json<{ client_secret: string }>().client_secret;
+  const res = await instance.token({ grant_type: 'client_credentials' }, { authorization: basic('short-lived', shortSecret) });
+  const body = (await res.json()) as { access_token: string; expires_in: number };
+  t.is(body.expires_in, 60);
+  const payload = JSON.parse(Buffer.from(body.access_token.split('.')[1]!, 'base64url').toString());
+  t.is(payload.exp - payload.iat, 60);
+});
+
+test('a body over the size cap is refused with 413, not a 500', async (t) => {
+  const res = await instance.token(`grant_type=client_credentials&pad=${'a'.repeat(40 * 1024)}`, { authorization: basic('billing', secret) });
+  await expectError(t, res, 413, 'invalid_request', /too large/);
+});
+
+test('garbage never produces a 500', async (t) => {
+  const bodies = ['%', '%%%%=%%%', 'grant_type=%E0%A4%A', '&&&==&', 'grant_type=client_credentials&client_id=%00&client_secret=%FF', '\u0000\u0001'];
+  for (const body of bodies) {
+    const res = await instance.token(body);
+    t.true(res.status >= 400 && res.status < 500, `${JSON.stringify(body)} → ${res.status}`);
+  }
+  const weirdHeader = await instance.token({ grant_type: 'client_credentials' }, { authorization: `Basic ${Buffer.from([0xff, 0xfe, 0x3a, 0x00]).toString('base64')}` });
+  t.true(weirdHeader.status >= 400 && weirdHeader.status < 500);
+});
+
+test('grant_type=password without a service account is invalid_request', async (t) => {
+  await expectError(t, await instance.token({ grant_type: 'password' }, { authorization: basic('billing', secret) }), 400, 'invalid_request', /service account/);
+});
+
+test('unknown paths are JSON 404s', async (t) => {
+  const res = await fetch(`${instance.url}/nope`);
+  t.is(res.status, 404);
+  t.is(((await res.json()) as { error: string }).error, 'not_found');
+});
