@@ -1,0 +1,70 @@
+import test from 'ava';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { basic, createApp, startInstance, TEST_ISSUER, type Instance } from '../helpers/instance.ts';
+
+let instance: Instance;
+
+test.before(async () => {
+  instance = await startInstance();
+  await instance.admin('app', 'create', 'catalog', '--scopes', 'catalog:read inventory:write', '--audiences', 'https://api.example');
+});
+test.after.always(() => instance?.close());
+
+test('the JWKS lists the public signing key with use and alg, cacheable with an ETag', async (t) => {
+  const res = await fetch(`${instance.url}/.well-known/jwks.json`);
+  t.is(res.status, 200);
+  t.regex(res.headers.get('content-type') ?? '', /^application\/json; charset=utf-8/);
+  t.regex(res.headers.get('cache-control') ?? '', /^public, max-age=\d+$/);
+  const etag = res.headers.get('etag');
+  t.truthy(etag);
+  const { keys } = (await res.json()) as { keys: Record<string, unknown>[] };
+  t.is(keys.length, 1);
+  t.like(keys[0], { kty: 'RSA', use: 'sig', alg: 'RS256', e: 'AQAB' });
+  for (const member of ['d', 'p', 'q', 'dp', 'dq', 'qi']) t.false(member in keys[0]!);
+  const again = await fetch(`${instance.url}/.well-known/jwks.json`, { headers: { 'if-none-match': etag! } });
+  t.is(again.status, 304);
+});
+
+test('both discovery documents describe the token endpoint and JWKS', async (t) => {
+  for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
+    const res = await fetch(`${instance.url}${path}`);
+    t.is(res.status, 200);
+    const meta = (await res.json()) as Record<string, unknown>;
+    t.is(meta.issuer, TEST_ISSUER);
+    t.is(meta.token_endpoint, `${TEST_ISSUER}/token`);
+    t.is(meta.jwks_uri, `${TEST_ISSUER}/.well-known/jwks.json`);
+    t.deepEqual(meta.grant_types_supported, ['client_credentials']);
+    t.deepEqual(meta.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+    t.deepEqual(meta.response_types_supported, []);
+    t.true((meta.scopes_supported as string[]).includes('catalog:read'));
+    t.true((meta.scopes_supported as string[]).includes('inventory:write'));
+  }
+});
+
+test('healthz is live and readyz reports the database and signing key', async (t) => {
+  const live = await fetch(`${instance.url}/healthz`);
+  t.is(live.status, 200);
+  const ready = await fetch(`${instance.url}/readyz`);
+  t.is(ready.status, 200);
+  t.deepEqual(await ready.json(), { status: 'ready', checks: { database: true, signing_key: true } });
+});
+
+for (const alg of ['ES256', 'PS256', 'EdDSA'] as const) {
+  test(`SIGNING_ALG=${alg} issues tokens that verify through the JWKS`, async (t) => {
+    const other = await startInstance({ SIGNING_ALG: alg });
+    try {
+      const secret = await createApp(other, 'svc');
+      const res = await other.token({ grant_type: 'client_credentials' }, { authorization: basic('svc', secret) });
+      const { access_token } = (await res.json()) as { access_token: string };
+      t.is(decodeProtectedHeader(access_token).alg, alg);
+      const { payload } = await jwtVerify(access_token, createRemoteJWKSet(new URL(`${other.url}/.well-known/jwks.json`)), {
+        issuer: TEST_ISSUER,
+        audience: 'https://api.example',
+        algorithms: [alg],
+      });
+      t.is(payload.sub, 'svc');
+    } finally {
+      await other.close();
+    }
+  });
+}

@@ -1,0 +1,87 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { basic, formBody, runAdmin, tempDir, testConfig } from './helpers/instance.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function start(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return { child, output: () => ({ stdout, stderr }) };
+}
+
+async function waitReady(url: string, limitMs = 30_000): Promise<boolean> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(`${url}/readyz`)).status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+test('bad configuration stops start-up with one line per problem, naming the variable', async (t) => {
+  const dir = tempDir();
+  const { child, output } = start({ DATABASE_URL: `file:${join(dir, 'x.db')}`, PORT: 'abc', SIGNING_ALG: 'HS256' });
+  const [code] = await once(child, 'exit');
+  t.is(code, 1);
+  const lines = output().stderr.trim().split('\n');
+  t.is(lines.length, 2);
+  t.true(lines.some((l) => l.includes('PORT')));
+  t.true(lines.some((l) => l.includes('SIGNING_ALG')));
+});
+
+test('several workers share the port, all see admin changes within 2 seconds, and SIGTERM stops them cleanly', async (t) => {
+  const dir = tempDir();
+  const port = await freePort();
+  const env = { DATABASE_URL: `file:${join(dir, 'tokenmint.db')}`, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', ISSUER_URL: 'https://issuer.example' };
+  const { child, output } = start(env);
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    t.true(await waitReady(url), output().stderr);
+    t.regex(output().stdout, /generated one into the data directory/);
+    const config = testConfig(dir, { ...env, LOG_LEVEL: 'silent' });
+    const created = await runAdmin(config, ['app', 'create', 'multi', '--secret', '--audiences', 'https://api.example', '--json']);
+    const secret = created.json<{ client_secret: string }>().client_secret;
+    const request = () =>
+      fetch(`${url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('multi', secret) },
+        body: formBody({ grant_type: 'client_credentials' }),
+      }).then((r) => r.status);
+    // warm both workers' caches and verified-secret caches
+    await new Promise((r) => setTimeout(r, 600));
+    const before = await Promise.all(Array.from({ length: 8 }, request));
+    t.deepEqual(before, Array(8).fill(200));
+    t.is((await runAdmin(config, ['app', 'disable', 'multi'])).code, 0);
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = await Promise.all(Array.from({ length: 8 }, request));
+    t.deepEqual(after, Array(8).fill(401));
+  } finally {
+    child.kill('SIGTERM');
+    const [code] = await once(child, 'exit');
+    t.is(code, 0);
+  }
+});
