@@ -1,0 +1,74 @@
+// npm run bench — throughput of the running server on this machine, over loopback only.
+// Starts tokenmint (WORKERS as configured, default one per core) on a temporary database,
+// provisions an application and a service account, then drives each scenario for a bounded time.
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runAdminCli } from '../src/admin/cli.ts';
+import { loadConfig } from '../src/config.ts';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const PORT = Number(process.env.BENCH_PORT ?? 3917);
+const dir = mkdtempSync(join(tmpdir(), 'tokenmint-bench-'));
+const env = { ...process.env, DATABASE_URL: `file:${join(dir, 'bench.db')}`, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+const url = `http://127.0.0.1:${PORT}`;
+
+async function admin(argv: string[]): Promise<Record<string, string>> {
+  let out = '';
+  const code = await runAdminCli([...argv, '--json'], loadConfig({ ...env, LOG_LEVEL: 'silent' }), { write: (t) => void (out += t) }, process.stderr);
+  if (code !== 0) throw new Error(`admin ${argv.join(' ')} failed`);
+  return JSON.parse(out);
+}
+
+async function waitReady(): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).ok) return;
+    } catch {
+      // starting
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('server did not become ready');
+}
+
+async function run(title: string, path: string, options: Omit<autocannon.Options, 'url'>, expectStatus = 200) {
+  const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options, url: `${url}${path}` });
+  const stats = (result.statusCodeStats ?? {}) as Record<string, { count?: number }>;
+  const wrong = Object.entries(stats).filter(([s]) => Number(s) !== expectStatus).reduce((n, [, v]) => n + (v.count ?? 0), 0);
+  console.log(
+    `${title.padEnd(44)} ${result.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(result.latency.p50).padStart(4)} ms   p99 ${String(result.latency.p99).padStart(4)} ms   unexpected ${wrong + result.errors}`,
+  );
+}
+
+const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+try {
+  await waitReady();
+  const app = await admin(['app', 'create', 'bench', '--secret', '--scopes', 'read', '--default-scopes', 'read', '--audiences', 'https://api.example']);
+  const account = await admin(['service-account', 'create', 'bench-job', '--app', 'bench', '--permissions', 'read']);
+  await new Promise((r) => setTimeout(r, 1000));
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const basicAuth = `Basic ${Buffer.from(`bench:${app.client_secret}`).toString('base64')}`;
+
+  console.log(`tokenmint bench: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), WORKERS=${process.env.WORKERS ?? 'default'}, ${CONNECTIONS} connections, ${SECONDS}s each`);
+  await run('client_credentials, client_secret_basic', '/token', { method: 'POST', headers: { ...form, authorization: basicAuth }, body: 'grant_type=client_credentials' });
+  await run('client_credentials, service account', '/token', {
+    method: 'POST',
+    headers: form,
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'bench', username: 'bench-job', password: account.app_password! }).toString(),
+  });
+  await run('GET /.well-known/jwks.json', '/.well-known/jwks.json', { method: 'GET' });
+  await run('wrong secret (one argon2id verify each)', '/token', {
+    method: 'POST',
+    headers: { ...form, authorization: `Basic ${Buffer.from(`bench:${app.client_secret!.slice(0, -4)}AAAA`).toString('base64')}` },
+    body: 'grant_type=client_credentials',
+    connections: 8,
+  }, 401);
+} finally {
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+  rmSync(dir, { recursive: true, force: true });
+}
