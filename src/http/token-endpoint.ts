@@ -4,6 +4,7 @@ import { authenticateCaller, type Caller, type CallerDeps } from '../caller/inde
 import { presentedCredentials, type PresentedCredentials } from '../caller/presented.ts';
 import { invalidRequest, OAuthError, unauthorizedClient, unsupportedGrantType } from '../errors.ts';
 import { GRANTS, type Grant, type GrantDeps, type GrantResult } from '../grants/index.ts';
+import type { BackgroundWriter } from '../store/background-writer.ts';
 import { isFormContentType, parseForm, rejectCredentialsInQuery, type FormParams } from './form.ts';
 
 export type TokenEndpointDeps = CallerDeps & GrantDeps;
@@ -24,26 +25,43 @@ export const requireForm: Middleware = async (ctx, next) => {
   await next();
 };
 
-export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
-  return async (ctx) => {
-    let presented: PresentedCredentials | undefined;
-    let grantType: string | undefined;
-    let caller: Caller | undefined;
+/** What the handler learnt about a token request, for its audit event. */
+interface TokenRequestTrace {
+  grantType?: string;
+  presented?: PresentedCredentials;
+  caller?: Caller;
+  result?: GrantResult;
+}
+
+function trace(ctx: Context): TokenRequestTrace {
+  return ((ctx.state as { tokenRequest?: TokenRequestTrace }).tokenRequest ??= {});
+}
+
+/** Every token request becomes an audit event, whatever step refused it. Runs first. */
+export function auditTokenRequests(writer: BackgroundWriter): Middleware {
+  return async (ctx, next) => {
     try {
-      rejectCredentialsInQuery(ctx.querystring);
-      const params = parseForm(rawBody(ctx));
-      const grant = pickGrant(params);
-      grantType = grant.grantType;
-      presented = presentedCredentials(ctx.get('authorization') || undefined, params);
-      caller = await authenticateCaller(deps, presented, grant.grantType);
-      ensureGrantAllowed(caller, grant);
-      const result = await grant.handle({ params, caller, ip: ctx.ip }, deps);
-      audit(deps, ctx, { grantType, caller, result });
-      ctx.body = result.response;
+      await next();
+      audit(writer, ctx, trace(ctx));
     } catch (error) {
-      audit(deps, ctx, { grantType, caller, presented, error });
+      audit(writer, ctx, trace(ctx), error);
       throw error;
     }
+  };
+}
+
+export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
+  return async (ctx) => {
+    const seen = trace(ctx);
+    rejectCredentialsInQuery(ctx.querystring);
+    const params = parseForm(rawBody(ctx));
+    const grant = pickGrant(params);
+    seen.grantType = grant.grantType;
+    seen.presented = presentedCredentials(ctx.get('authorization') || undefined, params);
+    seen.caller = await authenticateCaller(deps, seen.presented, grant.grantType);
+    ensureGrantAllowed(seen.caller, grant);
+    seen.result = await grant.handle({ params, caller: seen.caller, ip: ctx.ip }, deps);
+    ctx.body = seen.result.response;
   };
 }
 
@@ -66,29 +84,28 @@ function ensureGrantAllowed(caller: Caller, grant: Grant): void {
   }
 }
 
-interface Outcome {
-  grantType: string | undefined;
-  caller: Caller | undefined;
-  presented?: PresentedCredentials;
-  result?: GrantResult;
-  error?: unknown;
-}
-
-function audit(deps: TokenEndpointDeps, ctx: Context, outcome: Outcome): void {
-  const { caller, presented, result, error } = outcome;
-  const details: Record<string, unknown> = { grant_type: outcome.grantType ?? null };
+function audit(writer: BackgroundWriter, ctx: Context, seen: TokenRequestTrace, error?: unknown): void {
+  const { caller, presented, result } = seen;
+  const details: Record<string, unknown> = { grant_type: seen.grantType ?? null };
   if (caller?.kind === 'service-account') details.app_password_id = caller.appPasswordId;
   if (caller?.kind === 'application') details.method = caller.method;
   if (result) details.jti = result.jti;
   if (error instanceof OAuthError) details.error = error.error;
-  deps.writer.audit({
+  const failure = error !== undefined || !result;
+  writer.audit({
     at: new Date(),
-    action: result ? 'token.issued' : 'token.denied',
-    outcome: result ? 'success' : 'failure',
+    action: failure ? 'token.denied' : 'token.issued',
+    outcome: failure ? 'failure' : 'success',
     clientId: caller?.app.clientId ?? presented?.clientId ?? null,
     subject: result?.subject ?? (caller?.kind === 'service-account' ? caller.account.username : presented?.servicePassword?.username) ?? null,
-    reason: error instanceof OAuthError ? error.reason : error ? 'internal error' : null,
+    reason: error instanceof OAuthError ? error.reason : error ? describeFailure(error) : null,
     ip: ctx.ip,
     details,
   });
+}
+
+/** Body-parser refusals carry a status; anything else is ours. */
+function describeFailure(error: unknown): string {
+  const status = (error as { status?: unknown }).status;
+  return typeof status === 'number' && status < 500 ? `request refused (${status})` : 'internal error';
 }
