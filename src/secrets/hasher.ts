@@ -12,6 +12,8 @@ export interface Argon2Params {
 export class SecretHasher {
   private readonly limiter: ConcurrencyLimiter;
   private dummyHash: Promise<string> | undefined;
+  /** argon2 verifications run so far (real and dummy): each failed sign-in must cost exactly one */
+  verifications = 0;
 
   constructor(
     private readonly params: Argon2Params,
@@ -27,6 +29,7 @@ export class SecretHasher {
   /** Constant-time inside argon2; false for a malformed hash rather than an exception. */
   verify(hash: string, secret: string): Promise<boolean> {
     return this.limiter.run(async () => {
+      this.verifications++;
       try {
         return await argon2.verify(hash, secret);
       } catch {

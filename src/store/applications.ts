@@ -1,20 +1,9 @@
 import type { Application as Row } from './generated/client.ts';
 import type { Db, Tx } from './prisma.ts';
 import { stringList } from './json.ts';
-import type { Application, PolicyMode } from './types.ts';
+import type { Application } from './types.ts';
 
-export interface NewApplication {
-  clientId: string;
-  name: string;
-  secretHash: string | null;
-  secretId: string | null;
-  grantTypes: string[];
-  scopes: string[];
-  defaultScopes: string[];
-  audiences: string[];
-  accessTokenTtl: number | null;
-  policyMode: PolicyMode;
-}
+export type NewApplication = Omit<Application, 'id' | 'enabled' | 'createdAt' | 'updatedAt'>;
 
 export function toApplication(row: Row): Application {
   return {

@@ -124,3 +124,22 @@ test('every token request is audited, with the reason of a failure', async (t) =
   t.is(failed?.reason, 'unknown service account');
   t.truthy(issued?.ip);
 });
+
+test.serial('every failed sign-in costs exactly one argon2 verification, whether or not the account exists', async (t) => {
+  const { hasher } = instance.serving.deps;
+  const cases: Record<string, string>[] = [
+    serviceForm({ password: `${password.slice(0, -3)}xyz` }),
+    serviceForm({ username: 'nobody-at-all' }),
+    serviceForm({ password: 'malformed' }),
+    serviceForm({ client_id: 'elsewhere' }),
+    serviceForm({ client_id: 'no-such-app' }),
+    { grant_type: 'client_credentials', client_id: 'reports', client_secret: 'wrong' },
+    { grant_type: 'client_credentials', client_id: 'no-such-app', client_secret: 'wrong' },
+  ];
+  for (const form of cases) {
+    const before = hasher.verifications;
+    const res = await instance.token(form);
+    t.true(res.status === 400 || res.status === 401);
+    t.is(hasher.verifications - before, 1, JSON.stringify({ ...form, password: undefined }));
+  }
+});

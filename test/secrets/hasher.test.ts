@@ -1,0 +1,75 @@
+import test from 'ava';
+import argon2 from 'argon2';
+import { generateSecret } from '../../src/secrets/format.ts';
+import { SecretHasher } from '../../src/secrets/hasher.ts';
+
+const CURRENT = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+const hasher = new SecretHasher(CURRENT);
+const { secret } = generateSecret('app-password');
+const hash = hasher.hash(secret);
+
+test('hashes are argon2id with the configured parameters', async (t) => {
+  t.regex(await hash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+});
+
+test('the same secret hashes differently each time (salted)', async (t) => {
+  t.not(await hasher.hash(secret), await hash);
+});
+
+test('the right secret verifies', async (t) => {
+  t.true(await hasher.verify(await hash, secret));
+});
+
+const WRONG: [string, (s: string) => string][] = [
+  ['another secret', () => generateSecret('app-password').secret],
+  ['the secret with one character changed', (s) => `${s.slice(0, -1)}${s.endsWith('A') ? 'B' : 'A'}`],
+  ['a prefix of the secret', (s) => s.slice(0, -1)],
+  ['the secret with a trailing newline', (s) => `${s}\n`],
+  ['the empty string', () => ''],
+];
+
+for (const [name, wrong] of WRONG) {
+  test(`${name} does not verify`, async (t) => {
+    t.false(await hasher.verify(await hash, wrong(secret)));
+  });
+}
+
+test('a malformed hash does not verify and does not throw', async (t) => {
+  for (const bad of ['', 'not a hash', '$argon2id$v=19$m=19456,t=2,p=1$', secret]) {
+    t.false(await hasher.verify(bad, secret), JSON.stringify(bad));
+  }
+});
+
+test('verifyDummy returns false, even for a secret that exists', async (t) => {
+  t.false(await hasher.verifyDummy(secret));
+  t.false(await hasher.verifyDummy(''));
+});
+
+test('needsRehash is false for a hash made with the current parameters', async (t) => {
+  t.false(hasher.needsRehash(await hash));
+});
+
+const OLDER: [string, { memoryCost: number; timeCost: number; parallelism: number }][] = [
+  ['less memory (8192 KiB)', { ...CURRENT, memoryCost: 8192 }],
+  ['more memory', { ...CURRENT, memoryCost: 32_768 }],
+  ['fewer iterations', { ...CURRENT, timeCost: 1 }],
+  ['more parallelism', { ...CURRENT, parallelism: 2 }],
+];
+
+for (const [name, params] of OLDER) {
+  test(`needsRehash is true for a hash made with ${name}, which still verifies`, async (t) => {
+    const other = await new SecretHasher(params).hash(secret);
+    t.true(hasher.needsRehash(other));
+    t.true(await hasher.verify(other, secret));
+  });
+}
+
+test('needsRehash is true for an argon2i hash of the same cost', async (t) => {
+  const argon2i = await argon2.hash(secret, { type: argon2.argon2i, ...CURRENT });
+  t.true(argon2i.startsWith('$argon2i$'));
+  t.true(hasher.needsRehash(argon2i));
+});
+
+test('needsRehash is false rather than throwing for a malformed hash', (t) => {
+  t.false(hasher.needsRehash('not a hash'));
+});
