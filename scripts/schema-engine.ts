@@ -1,13 +1,15 @@
 // Prisma's own schema engine, compiled to WebAssembly and driven through the better-sqlite3
 // driver adapter: it runs offline, so migrations can be written and checked here without the
 // native engine that `prisma migrate` downloads.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils';
 import type { DiffTarget, SchemaEngine } from '@prisma/schema-engine-wasm';
-import { MIGRATIONS_DIR, readMigrations } from '../src/store/migrate.ts';
+import { migrate, MIGRATIONS_DIR, readMigrations } from '../src/store/migrate.ts';
+import { openSqliteFile } from '../src/store/sqlite-file.ts';
 
 export const SCHEMA_FILE = new URL('../prisma/schema.prisma', import.meta.url).pathname;
 
@@ -16,7 +18,15 @@ const wasm = (globalThis as unknown as {
   WebAssembly: { instantiate(bytes: Buffer, imports: object): Promise<{ instance: { exports: Record<string, unknown> } }> };
 }).WebAssembly;
 
-async function loadEngineModule(): Promise<typeof import('@prisma/schema-engine-wasm')> {
+let engineModule: Promise<typeof import('@prisma/schema-engine-wasm')> | undefined;
+
+/** The WebAssembly module is instantiated once per process; every engine shares it. */
+function loadEngineModule(): Promise<typeof import('@prisma/schema-engine-wasm')> {
+  engineModule ??= instantiateEngineModule();
+  return engineModule;
+}
+
+async function instantiateEngineModule(): Promise<typeof import('@prisma/schema-engine-wasm')> {
   const bindingsUrl = import.meta.resolve('@prisma/schema-engine-wasm/schema_engine_bg');
   const dir = dirname(fileURLToPath(bindingsUrl));
   const bindings = await import(bindingsUrl);
@@ -56,4 +66,26 @@ export function migrationsTarget(): DiffTarget {
 export async function diff(engine: SchemaEngine, from: DiffTarget, to: DiffTarget): Promise<string> {
   const result = await engine.diff({ from, to, script: true, exitCode: null, filters: { externalTables: [], externalEnums: [] } });
   return (result.stdout ?? '').replace(/^-- This is an empty migration\.\s*$/m, '').trim();
+}
+
+/**
+ * The SQL that takes a database built by our migrator from prisma/migrations to
+ * prisma/schema.prisma; empty when the migrations are complete. (Prisma's own shadow-database
+ * replay cannot run here: the driver adapter executes a migration file as one statement.)
+ */
+export async function pendingSchemaChanges(): Promise<string> {
+  const scratch = mkdtempSync(join(tmpdir(), 'tokenmint-schema-'));
+  try {
+    const file = join(scratch, 'migrated.db');
+    const db = openSqliteFile(file);
+    try {
+      migrate(db);
+    } finally {
+      db.close();
+    }
+    const engine = await openSchemaEngine(file);
+    return await diff(engine, { tag: 'schemaDatasource', files: schemaFiles(), configDir: scratch }, { tag: 'schemaDatamodel', files: schemaFiles() });
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }

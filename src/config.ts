@@ -84,6 +84,9 @@ export interface Config {
   readonly jwksAllowPrivateNetworks: boolean;
 }
 
+/** Their values are never repeated in an error message. */
+const SECRET_VARIABLES = new Set(['KEY_ENCRYPTION_KEY']);
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
@@ -103,7 +106,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     throw new ConfigError(
       result.error.issues.map((issue) => {
         const name = String(issue.path[0]);
-        return `${name}: ${issue.message} (got ${JSON.stringify(present[name])})`;
+        const shown = SECRET_VARIABLES.has(name) ? 'value not shown' : `got ${JSON.stringify(present[name])}`;
+        return `${name}: ${issue.message} (${shown})`;
       }),
     );
   }

@@ -34,16 +34,26 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
   scheduleAuditPurge(config, log);
   if (config.workers === 1) return runServer(config, log, kek);
   let stopping = false;
+  const listening = new Set<number>();
   for (let i = 0; i < config.workers; i++) cluster.fork();
-  cluster.on('exit', (worker, code, signal) => {
-    if (stopping) return;
-    log.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting another');
-    cluster.fork();
-  });
-  cluster.on('online', () => {
-    if (Object.keys(cluster.workers ?? {}).length === config.workers) {
+  cluster.on('listening', (worker) => {
+    listening.add(worker.id);
+    if (listening.size === config.workers) {
       log.info({ port: config.port, issuer: config.issuer, workers: config.workers }, 'tokenmint is serving');
     }
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    if (!listening.delete(worker.id)) {
+      // it died before serving: another would die the same way
+      log.fatal({ worker: worker.process.pid, code, signal }, 'a worker failed to start; stopping');
+      stopping = true;
+      for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
+      process.exitCode = 1;
+      return;
+    }
+    log.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting another');
+    cluster.fork();
   });
   const stop = (signal: NodeJS.Signals) => {
     stopping = true;

@@ -1,6 +1,8 @@
 import type { Config } from './config.ts';
 import { loadKeyEncryptionKey } from './keys/key-encryption-key.ts';
+import { Keystore } from './keys/keystore.ts';
 import { ensureActiveSigningKey } from './keys/provision.ts';
+import { listSigningKeys } from './store/keys.ts';
 import type { Logger } from './logger.ts';
 import { migrate } from './store/migrate.ts';
 import { createPrisma } from './store/prisma.ts';
@@ -25,6 +27,8 @@ export async function prepare(config: Config, log: Logger): Promise<Buffer> {
   try {
     const created = await ensureActiveSigningKey(db, config, kek);
     if (created) log.info({ kid: created.kid, alg: created.alg }, 'generated the first signing key');
+    // fails here, once, when the key-encryption key is not the one the keys were sealed with
+    await Keystore.load(await listSigningKeys(db), kek);
   } finally {
     await db.$disconnect();
   }

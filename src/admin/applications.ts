@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { generateSecret } from '../secrets/format.ts';
-import { recordAdminChange } from '../store/admin-change.ts';
+import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
 import { findApplication, insertApplication, listApplications, setApplicationEnabled, setApplicationSecret } from '../store/applications.ts';
 import { isIdentifierTaken } from '../store/service-accounts.ts';
 import type { Application, PolicyMode } from '../store/types.ts';
@@ -29,13 +29,14 @@ export async function createApplication(ctx: AdminContext, input: CreateApplicat
   const missing = defaultScopes.find((s) => !scopes.includes(s));
   if (missing) throw new AdminError(`default scope ${JSON.stringify(missing)} is not among the application's scopes`);
   const audiences = check(z.array(audience), input.audiences, 'audience');
+  if (audiences.length === 0) throw new AdminError('give at least one --audiences: every access token names its audience, and the first is the default');
   const ttl = input.ttlSeconds === undefined ? null : check(z.number().int().min(30).max(86_400), input.ttlSeconds, 'ttl');
   const policyMode = check(z.enum(['all', 'any']), input.policyMode ?? 'all', 'policy mode') as PolicyMode;
   const grants = grantTypes(input.grants.length > 0 ? input.grants : ['client_credentials']);
   const secret = input.withSecret ? generateSecret('client-secret') : undefined;
   const secretHash = secret ? await ctx.hasher.hash(secret.secret) : null;
 
-  const app = await ctx.db.$transaction(async (tx) => {
+  const app = await adminTransaction(ctx.db, async (tx) => {
     if (await isIdentifierTaken(tx, clientId)) throw new AdminError(`${clientId} is already a client_id or service-account username`);
     const created = await insertApplication(tx, {
       clientId,
@@ -70,7 +71,7 @@ export async function rotateApplicationSecret(ctx: AdminContext, clientId: strin
   await requireApplication(ctx, clientId);
   const secret = generateSecret('client-secret');
   const hash = await ctx.hasher.hash(secret.secret);
-  await ctx.db.$transaction(async (tx) => {
+  await adminTransaction(ctx.db, async (tx) => {
     await setApplicationSecret(tx, clientId, secret.id, hash);
     await recordAdminChange(tx, { action: 'app.secret_rotated', clientId });
   });
@@ -79,7 +80,7 @@ export async function rotateApplicationSecret(ctx: AdminContext, clientId: strin
 
 export async function disableApplication(ctx: AdminContext, clientId: string): Promise<Application> {
   await requireApplication(ctx, clientId);
-  await ctx.db.$transaction(async (tx) => {
+  await adminTransaction(ctx.db, async (tx) => {
     await setApplicationEnabled(tx, clientId, false);
     await recordAdminChange(tx, { action: 'app.disabled', clientId });
   });

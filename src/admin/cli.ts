@@ -19,8 +19,11 @@ type Result = { record: View; note?: string } | { rows: View[]; columns: string[
 
 const SHOWN_ONCE = 'shown once: store it now, it cannot be displayed again';
 
-function program(run: (action: Action) => (...raw: unknown[]) => Promise<void>): Command {
-  const root = new Command('admin').description('tokenmint administration').exitOverride().configureOutput({ writeErr: () => {} });
+function program(run: (action: Action) => (...raw: unknown[]) => Promise<void>, out: Output, err: Output): Command {
+  const root = new Command('admin')
+    .description('tokenmint administration')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => out.write(text), writeErr: (text) => err.write(text) });
   const leaf = (parent: Command, spec: string, description: string) =>
     parent.command(spec).description(description).option('--json', 'machine-readable output').exitOverride();
 
@@ -141,14 +144,11 @@ export async function runAdminCli(argv: string[], config: Config, out: Output, e
     out.write(`${render(result, options.json === true)}\n`);
   };
   try {
-    await program(run).parseAsync(argv, { from: 'user' });
+    await program(run, out, err).parseAsync(argv, { from: 'user' });
     return 0;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return 0;
-      err.write(`${error.message.replace(/^error: /, 'error: ')}\n`);
-      return error.exitCode || 1;
-    }
+    // commander has already written its usage or error text
+    if (error instanceof CommanderError) return error.exitCode;
     err.write(`error: ${describe(error)}\n`);
     return 1;
   } finally {

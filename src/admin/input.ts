@@ -21,8 +21,9 @@ export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    const where = issue && issue.path.length > 0 ? `${field} ${JSON.stringify(issue.path.join('.'))}` : field;
-    throw new AdminError(`${where} ${issue?.message ?? 'is invalid'}`);
+    const index = issue?.path[0];
+    const offending = Array.isArray(value) && typeof index === 'number' ? value[index] : value;
+    throw new AdminError(`${field} ${JSON.stringify(offending)} ${issue?.message ?? 'is invalid'}`);
   }
   return result.data;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { generateSecret } from '../secrets/format.ts';
-import { recordAdminChange } from '../store/admin-change.ts';
+import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
 import {
   findAppPassword,
   findServiceAccount,
@@ -36,7 +36,7 @@ export async function createServiceAccount(
   const secret = generateSecret('app-password');
   const hash = await ctx.hasher.hash(secret.secret);
 
-  const account = await ctx.db.$transaction(async (tx) => {
+  const account = await adminTransaction(ctx.db, async (tx) => {
     const app = await findApplication(tx, input.clientId);
     if (!app) throw new AdminError(`no application ${JSON.stringify(input.clientId)}`);
     if (await isIdentifierTaken(tx, username)) throw new AdminError(`${username} is already a client_id or service-account username`);
@@ -67,7 +67,7 @@ export async function createAppPassword(
   const expiresAt = input.expires ? new Date(Date.now() + parseDuration(input.expires, '--expires')) : null;
   const secret = generateSecret('app-password');
   const hash = await ctx.hasher.hash(secret.secret);
-  await ctx.db.$transaction(async (tx) => {
+  await adminTransaction(ctx.db, async (tx) => {
     await insertAppPassword(tx, { id: secret.id, serviceAccountId: account.id, hash, description, expiresAt });
     await recordAdminChange(tx, { action: 'app_password.created', subject: account.username, details: { app_password_id: secret.id } });
   });
@@ -80,7 +80,7 @@ export async function listPasswordsOf(ctx: AdminContext, username: string): Prom
 }
 
 export async function revokePassword(ctx: AdminContext, id: string): Promise<AppPassword> {
-  const revoked = await ctx.db.$transaction(async (tx) => {
+  const revoked = await adminTransaction(ctx.db, async (tx) => {
     const record = await findAppPassword(tx, id);
     if (!record) throw new AdminError(`no app password ${JSON.stringify(id)}`);
     if (!(await revokeAppPassword(tx, id, new Date()))) throw new AdminError(`app password ${id} is already revoked`);

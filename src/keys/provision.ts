@@ -1,7 +1,7 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../store/prisma.ts';
 import { insertSigningKey, listSigningKeys } from '../store/keys.ts';
-import { bumpStateVersion } from '../store/state-version.ts';
+import { adminTransaction } from '../store/admin-change.ts';
 import type { SigningKeyRecord } from '../store/types.ts';
 import { generateSigningKey } from './generate.ts';
 
@@ -10,11 +10,9 @@ export async function ensureActiveSigningKey(db: Db, config: Config, kek: Buffer
   const existing = await listSigningKeys(db);
   if (existing.some((k) => k.state === 'active')) return null;
   const key = await generateSigningKey(config.signingAlg, kek);
-  return db.$transaction(async (tx) => {
+  return adminTransaction(db, async (tx) => {
     // another process may have won the race while the key was being generated
     if ((await tx.signingKey.count({ where: { state: 'active' } })) > 0) return null;
-    const record = await insertSigningKey(tx, { ...key, state: 'active', activatedAt: new Date() });
-    await bumpStateVersion(tx);
-    return record;
+    return insertSigningKey(tx, { ...key, state: 'active', activatedAt: new Date() });
   });
 }

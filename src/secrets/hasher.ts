@@ -46,6 +46,8 @@ export class SecretHasher {
   }
 
   needsRehash(hash: string): boolean {
+    if (!hash.startsWith('$argon2')) return false;
+    if (!hash.startsWith('$argon2id$')) return true;
     try {
       return argon2.needsRehash(hash, { ...this.params, version: 0x13 });
     } catch {

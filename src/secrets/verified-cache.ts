@@ -32,11 +32,13 @@ export class VerifiedSecretCache {
 
   remember(credential: string, secret: string, now = Date.now()): void {
     if (this.ttlMs <= 0) return;
+    const digest = this.digest(secret);
+    this.entries.delete(digest);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(this.digest(secret), { credential, expiresAt: now + this.ttlMs });
+    this.entries.set(digest, { credential, expiresAt: now + this.ttlMs });
   }
 
   clear(): void {
