@@ -5,7 +5,8 @@ import { routes } from './http/routes.ts';
 
 /** The Koa application; no I/O here, everything long-lived comes in through deps. */
 export function createApp(deps: Deps): Koa {
-  const app = new Koa({ proxy: deps.config.trustProxy });
+  // only the addresses our own proxies appended count: the leftmost X-Forwarded-For entries are the caller's to invent
+  const app = new Koa({ proxy: deps.config.trustProxyHops > 0, maxIpsCount: deps.config.trustProxyHops });
   app.silent = true;
   app.use(errorMiddleware(deps.log, deps.config.issuer));
   app.use(async (ctx, next) => {

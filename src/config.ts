@@ -47,7 +47,11 @@ const schema = z.object({
   KEY_ROTATION_DAYS: int(1, 3650).default(90),
   WORKERS: int(1, 256).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|yes|no|[0-9]|10)$/, { message: 'must be false, true (one proxy) or the number of proxies in front, 0-10' })
+    .transform((v) => (v === 'true' || v === 'yes' ? 1 : v === 'false' || v === 'no' ? 0 : Number(v)))
+    .default(0),
   ARGON2_MEMORY_KIB: int(8 * 1024, 4 * 1024 * 1024).default(19 * 1024),
   ARGON2_ITERATIONS: int(1, 100).default(2),
   ARGON2_PARALLELISM: int(1, 64).default(1),
@@ -55,6 +59,7 @@ const schema = z.object({
   ARGON2_MAX_CONCURRENT: int(1, 1024).default(8),
   ARGON2_MAX_QUEUE: int(0, 100_000).default(256),
   AUDIT_RETENTION_DAYS: int(1, 3650).default(30),
+  AUTH_FAILURES_PER_MINUTE: int(0, 1_000_000).default(60),
   CLIENT_ASSERTION_AUDIENCE: z.enum(['strict', 'compat']).default('strict'),
   JWKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
 });
@@ -74,12 +79,15 @@ export interface Config {
   readonly keyRotationDays: number;
   readonly workers: number;
   readonly logLevel: string;
-  readonly trustProxy: boolean;
+  /** how many reverse proxies in front append to X-Forwarded-For (0: use the socket address) */
+  readonly trustProxyHops: number;
   readonly argon2: { readonly memoryCost: number; readonly timeCost: number; readonly parallelism: number };
   readonly argon2MaxConcurrent: number;
   readonly argon2MaxQueue: number;
   readonly verifiedSecretCacheSeconds: number;
   readonly auditRetentionDays: number;
+  /** failed client authentications allowed per client IP and minute before 429 slow_down; 0 = off */
+  readonly authFailuresPerMinute: number;
   readonly clientAssertionAudience: 'strict' | 'compat';
   readonly jwksAllowPrivateNetworks: boolean;
 }
@@ -126,12 +134,13 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     keyRotationDays: c.KEY_ROTATION_DAYS,
     workers: c.WORKERS ?? availableParallelism(),
     logLevel: c.LOG_LEVEL,
-    trustProxy: c.TRUST_PROXY,
+    trustProxyHops: c.TRUST_PROXY,
     argon2: Object.freeze({ memoryCost: c.ARGON2_MEMORY_KIB, timeCost: c.ARGON2_ITERATIONS, parallelism: c.ARGON2_PARALLELISM }),
     argon2MaxConcurrent: c.ARGON2_MAX_CONCURRENT,
     argon2MaxQueue: c.ARGON2_MAX_QUEUE,
     verifiedSecretCacheSeconds: c.VERIFIED_SECRET_CACHE_SECONDS,
     auditRetentionDays: c.AUDIT_RETENTION_DAYS,
+    authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE,
     clientAssertionAudience: c.CLIENT_ASSERTION_AUDIENCE,
     jwksAllowPrivateNetworks: c.JWKS_ALLOW_PRIVATE_NETWORKS,
   });

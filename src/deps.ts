@@ -1,3 +1,4 @@
+import { FailureThrottle } from './caller/throttle.ts';
 import type { Config } from './config.ts';
 import { Keystore } from './keys/keystore.ts';
 import type { Logger } from './logger.ts';
@@ -17,6 +18,7 @@ export interface Deps {
   hasher: SecretHasher;
   verified: VerifiedSecretCache;
   writer: BackgroundWriter;
+  throttle: FailureThrottle;
   keystore: () => Keystore;
   close(): Promise<void>;
 }
@@ -51,6 +53,7 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
     hasher,
     verified,
     writer,
+    throttle: new FailureThrottle(config.authFailuresPerMinute),
     keystore: () => keystore,
     async close() {
       state.stop();

@@ -6,6 +6,8 @@ export class OAuthError extends Error {
     readonly status: number,
     /** internal cause for the audit log; never sent */
     readonly reason: string = description,
+    /** extra response headers, e.g. Retry-After */
+    readonly headers: Record<string, string> = {},
   ) {
     super(`${error}: ${description}`);
   }

@@ -30,7 +30,7 @@ test('an empty environment gives the documented defaults', (t) => {
   t.is(config.databaseFile, '/srv/tokenmint/data/tokenmint.db');
   t.is(config.dataDir, '/srv/tokenmint/data');
   t.is(config.keyEncryptionKey, undefined);
-  t.false(config.trustProxy);
+  t.is(config.trustProxyHops, 0);
   t.is(config.clientAssertionAudience, 'strict');
   t.false(config.jwksAllowPrivateNetworks);
   t.is(config.auditRetentionDays, 30);
@@ -77,7 +77,7 @@ test('variables are parsed into their types', (t) => {
   t.is(config.signingAlg, 'EdDSA');
   t.is(config.accessTokenTtl, 30);
   t.deepEqual(config.keyEncryptionKey, kek);
-  t.true(config.trustProxy);
+  t.is(config.trustProxyHops, 1);
   t.deepEqual(config.argon2, { memoryCost: 8192, timeCost: 3, parallelism: 4 });
   t.is(config.workers, 2);
   t.is(config.clientAssertionAudience, 'compat');

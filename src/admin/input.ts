@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { IDENTIFIER_PATTERN } from '../identifiers.ts';
 import { AdminError } from './errors.ts';
 
 /** client_ids and service-account usernames: one namespace, printable, no spaces. */
 export const identifier = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, 'must be 1-128 letters, digits or . _ : @ - and start with a letter or digit');
+  .regex(IDENTIFIER_PATTERN, 'must be 1-128 letters, digits or . _ : @ - and start with a letter or digit');
 
 export const scopeToken = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'is not a valid scope (RFC 6749 §3.3)');
 
@@ -30,7 +31,7 @@ export function check<T>(schema: z.ZodType<T>, value: unknown, field: string): T
 
 export function grantTypes(names: string[]): string[] {
   return [...new Set(names.map((name) => {
-    const full = GRANT_TYPE_NAMES[name];
+    const full = Object.hasOwn(GRANT_TYPE_NAMES, name) ? GRANT_TYPE_NAMES[name] : undefined;
     if (!full) throw new AdminError(`unknown grant type ${JSON.stringify(name)} (known: ${Object.keys(GRANT_TYPE_NAMES).filter((n) => !n.startsWith('urn')).join(', ')})`);
     return full;
   }))];

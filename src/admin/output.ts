@@ -6,9 +6,14 @@ export interface Output {
 
 function cell(value: unknown): string {
   if (value === null || value === undefined) return '-';
-  if (Array.isArray(value)) return value.length > 0 ? value.join(',') : '-';
-  if (typeof value === 'object') return JSON.stringify(value);
-  return String(value);
+  if (Array.isArray(value)) return value.length > 0 ? printable(value.join(',')) : '-';
+  if (typeof value === 'object') return printable(JSON.stringify(value));
+  return printable(String(value));
+}
+
+/** Stored text may come from callers: escape control characters so it cannot forge lines or drive the terminal. */
+function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** One object as aligned "key: value" lines. */

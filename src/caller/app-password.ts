@@ -1,6 +1,7 @@
 // A service account by client_id + username + app password, as authentik accepts
 // (grant_type=client_credentials, or password as an alias of this form).
 import { invalidClient, invalidGrant } from '../errors.ts';
+import { isIdentifier } from '../identifiers.ts';
 import { parseSecret } from '../secrets/format.ts';
 import { rehashAppPassword } from '../store/service-accounts.ts';
 import type { AppPassword, Application, ServiceAccount } from '../store/types.ts';
@@ -9,6 +10,9 @@ import type { Caller, CallerDeps } from './types.ts';
 const FAILED = 'invalid username or password';
 
 export async function authenticateAppPassword(deps: CallerDeps, clientId: string, username: string, password: string): Promise<Caller> {
+  // a malformed name can exist nowhere, so refusing it early tells nothing about who exists
+  if (!isIdentifier(clientId)) throw invalidClient('client authentication failed', 'malformed client_id');
+  if (!isIdentifier(username)) throw invalidGrant(FAILED, 'malformed username');
   const app = await deps.state.application(clientId);
   if (!app || !app.enabled) {
     await deps.hasher.verifyDummy(password);
@@ -30,12 +34,13 @@ export async function authenticateAppPassword(deps: CallerDeps, clientId: string
   if (!deps.verified.has(credential, password)) {
     if (!(await deps.hasher.verify(record.hash, password))) throw invalidGrant(FAILED, 'app password does not match');
     deps.verified.remember(credential, password);
-    if (deps.hasher.needsRehash(record.hash)) {
-      void deps.hasher
-        .hash(password)
-        .then((hash) => rehashAppPassword(deps.db, record.id, hash))
-        .catch((error: unknown) => deps.log.error({ err: error, app_password_id: record.id }, 're-hashing an app password failed'));
-    }
+    deps.hasher.rehashIfNeeded(
+      credential,
+      record.hash,
+      password,
+      (hash) => rehashAppPassword(deps.db, record.id, hash),
+      (error) => deps.log.error({ err: error, app_password_id: record.id }, 're-hashing an app password failed'),
+    );
   }
   deps.writer.passwordUsed(record.id);
   return { kind: 'service-account', app, account, appPasswordId: record.id };

@@ -1,5 +1,6 @@
 // RFC 6749 §2.3.1: client_secret_basic and client_secret_post.
 import { invalidClient } from '../errors.ts';
+import { isIdentifier } from '../identifiers.ts';
 import { parseSecret } from '../secrets/format.ts';
 import { rehashApplicationSecret } from '../store/applications.ts';
 import type { Caller, CallerDeps } from './types.ts';
@@ -12,6 +13,7 @@ export async function authenticateClientSecret(
   secret: string,
   method: 'client_secret_basic' | 'client_secret_post',
 ): Promise<Caller> {
+  if (!isIdentifier(clientId)) throw invalidClient(FAILED, 'malformed client_id');
   const app = await deps.state.application(clientId);
   const parsed = parseSecret(secret);
   const usable = app && app.enabled && app.secretHash && app.secretId && parsed?.kind === 'client-secret' && parsed.id === app.secretId;
@@ -23,12 +25,13 @@ export async function authenticateClientSecret(
   if (!deps.verified.has(credential, secret)) {
     if (!(await deps.hasher.verify(app.secretHash!, secret))) throw invalidClient(FAILED, 'secret does not match');
     deps.verified.remember(credential, secret);
-    if (deps.hasher.needsRehash(app.secretHash!)) {
-      void deps.hasher
-        .hash(secret)
-        .then((hash) => rehashApplicationSecret(deps.db, app.clientId, app.secretId!, hash))
-        .catch((error: unknown) => deps.log.error({ err: error, client_id: app.clientId }, 're-hashing a client secret failed'));
-    }
+    deps.hasher.rehashIfNeeded(
+      credential,
+      app.secretHash!,
+      secret,
+      (hash) => rehashApplicationSecret(deps.db, app.clientId, app.secretId!, hash),
+      (error) => deps.log.error({ err: error, client_id: app.clientId }, 're-hashing a client secret failed'),
+    );
   }
   return { kind: 'application', app, method };
 }

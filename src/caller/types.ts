@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import type { FailureThrottle } from './throttle.ts';
 import type { SecretHasher } from '../secrets/hasher.ts';
 import type { VerifiedSecretCache } from '../secrets/verified-cache.ts';
 import type { BackgroundWriter } from '../store/background-writer.ts';
@@ -17,5 +18,6 @@ export interface CallerDeps {
   hasher: SecretHasher;
   verified: VerifiedSecretCache;
   writer: BackgroundWriter;
+  throttle: FailureThrottle;
   log: Logger;
 }

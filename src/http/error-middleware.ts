@@ -16,6 +16,7 @@ export function errorMiddleware(log: Logger, issuer: string): Middleware {
           ctx.set('WWW-Authenticate', `Basic realm="${issuer.replace(/["\\]/g, '')}"`);
         }
         if (error.status === 503) ctx.set('Retry-After', '1');
+        for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
         return;
       }
       log.error({ err: caught, method: ctx.method, path: ctx.path }, 'request failed');
@@ -25,11 +26,11 @@ export function errorMiddleware(log: Logger, issuer: string): Middleware {
   };
 }
 
-/** Errors raised by the body parser carry a 4xx status and `expose`: they are the caller's doing. */
+/** Errors raised by the body parser with a 4xx status are the caller's doing. */
 function toOAuthError(caught: unknown): OAuthError | null {
   if (caught instanceof OAuthError) return caught;
-  const e = caught as { status?: unknown; expose?: unknown; type?: unknown } | null;
-  if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500 && e.expose) {
+  const e = caught as { status?: unknown; type?: unknown } | null;
+  if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     const description = e.type === 'entity.too.large' ? 'the request body is too large' : 'the request body could not be read';
     return new OAuthError('invalid_request', description, e.status);
   }

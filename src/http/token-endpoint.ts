@@ -5,6 +5,7 @@ import { presentedCredentials, type PresentedCredentials } from '../caller/prese
 import { invalidRequest, OAuthError, unauthorizedClient, unsupportedGrantType } from '../errors.ts';
 import { GRANTS, type Grant, type GrantDeps, type GrantResult } from '../grants/index.ts';
 import type { BackgroundWriter } from '../store/background-writer.ts';
+import { isIdentifier } from '../identifiers.ts';
 import { isFormContentType, parseForm, rejectCredentialsInQuery, type FormParams } from './form.ts';
 
 export type TokenEndpointDeps = CallerDeps & GrantDeps;
@@ -22,6 +23,8 @@ export const requireForm: Middleware = async (ctx, next) => {
   if (!isFormContentType(ctx.get('content-type') || undefined)) {
     throw invalidRequest('the request must be application/x-www-form-urlencoded');
   }
+  const encoding = ctx.get('content-encoding').trim().toLowerCase();
+  if (encoding && encoding !== 'identity') throw invalidRequest('the request body must not be compressed', 415);
   await next();
 };
 
@@ -58,7 +61,11 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
     const grant = pickGrant(params);
     seen.grantType = grant.grantType;
     seen.presented = presentedCredentials(ctx.get('authorization') || undefined, params);
-    seen.caller = await authenticateCaller(deps, seen.presented, grant.grantType);
+    deps.throttle.check(ctx.ip);
+    seen.caller = await authenticateCaller(deps, seen.presented, grant.grantType).catch((error: unknown) => {
+      if (error instanceof OAuthError && (error.error === 'invalid_client' || error.error === 'invalid_grant')) deps.throttle.recordFailure(ctx.ip);
+      throw error;
+    });
     ensureGrantAllowed(seen.caller, grant);
     seen.result = await grant.handle({ params, caller: seen.caller, ip: ctx.ip }, deps);
     ctx.body = seen.result.response;
@@ -96,12 +103,18 @@ function audit(writer: BackgroundWriter, ctx: Context, seen: TokenRequestTrace, 
     at: new Date(),
     action: failure ? 'token.denied' : 'token.issued',
     outcome: failure ? 'failure' : 'success',
-    clientId: caller?.app.clientId ?? presented?.clientId ?? null,
-    subject: result?.subject ?? (caller?.kind === 'service-account' ? caller.account.username : presented?.servicePassword?.username) ?? null,
+    clientId: caller?.app.clientId ?? asIdentifier(presented?.clientId),
+    subject: result?.subject ?? (caller?.kind === 'service-account' ? caller.account.username : asIdentifier(presented?.servicePassword?.username)),
     reason: error instanceof OAuthError ? error.reason : error ? describeFailure(error) : null,
     ip: ctx.ip,
     details,
   });
+}
+
+/** Caller-supplied names reach the audit log only when they could name someone. */
+function asIdentifier(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  return isIdentifier(value) ? value : '(malformed)';
 }
 
 /** Body-parser refusals carry a status; anything else is ours. */

@@ -26,7 +26,7 @@ export function serverMetadata(config: Config, state: CachedState): Middleware {
   const base = config.issuer.replace(/\/$/, '');
   const grantTypes = [...GRANTS.keys()].filter((g) => g !== 'password');
   return async (ctx) => {
-    const scopes = new Set((await state.applications()).flatMap((app) => app.scopes));
+    const scopes = new Set((await state.applications()).filter((app) => app.enabled).flatMap((app) => app.scopes));
     ctx.set('Cache-Control', 'public, max-age=60');
     ctx.body = {
       issuer: config.issuer,

@@ -45,6 +45,21 @@ export class SecretHasher {
     return false;
   }
 
+  private readonly rehashing = new Set<string>();
+
+  /**
+   * When `hash` was made with other parameters, hashes `secret` anew and hands the result to
+   * `store`, in the background and at most once at a time per credential.
+   */
+  rehashIfNeeded(credential: string, hash: string, secret: string, store: (hash: string) => Promise<void>, onError: (error: unknown) => void): void {
+    if (!this.needsRehash(hash) || this.rehashing.has(credential)) return;
+    this.rehashing.add(credential);
+    void this.hash(secret)
+      .then(store)
+      .catch(onError)
+      .finally(() => this.rehashing.delete(credential));
+  }
+
   needsRehash(hash: string): boolean {
     if (!hash.startsWith('$argon2')) return false;
     if (!hash.startsWith('$argon2id$')) return true;

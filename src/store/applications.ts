@@ -1,5 +1,6 @@
 import type { Application as Row } from './generated/client.ts';
 import type { Db, Tx } from './prisma.ts';
+import { adminTransaction } from './admin-change.ts';
 import { stringList } from './json.ts';
 import type { Application } from './types.ts';
 
@@ -54,7 +55,10 @@ export async function setApplicationEnabled(tx: Tx, clientId: string, enabled: b
   await tx.application.update({ where: { clientId }, data: { enabled } });
 }
 
-/** Re-hash with current argon2 parameters; only if the secret was not rotated meanwhile. */
+/**
+ * Re-hash with current argon2 parameters, only if the secret was not rotated meanwhile; the
+ * state version moves so every worker picks up the new hash instead of re-hashing again.
+ */
 export async function rehashApplicationSecret(db: Db, clientId: string, secretId: string, secretHash: string): Promise<void> {
-  await db.application.updateMany({ where: { clientId, secretId }, data: { secretHash } });
+  await adminTransaction(db, (tx) => tx.application.updateMany({ where: { clientId, secretId }, data: { secretHash } }));
 }

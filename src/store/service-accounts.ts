@@ -1,5 +1,6 @@
 import type { AppPassword as PasswordRow } from './generated/client.ts';
 import type { Db, Tx } from './prisma.ts';
+import { adminTransaction } from './admin-change.ts';
 import { jsonObject, stringList } from './json.ts';
 import type { AppPassword, ServiceAccount } from './types.ts';
 
@@ -84,8 +85,9 @@ export async function touchAppPasswords(db: Db, uses: Map<string, Date>): Promis
   for (const [id, at] of uses) await db.appPassword.updateMany({ where: { id }, data: { lastUsedAt: at } });
 }
 
+/** Like rehashApplicationSecret: the state version moves so every worker sees the new hash. */
 export async function rehashAppPassword(db: Db, id: string, hash: string): Promise<void> {
-  await db.appPassword.updateMany({ where: { id, revokedAt: null }, data: { hash } });
+  await adminTransaction(db, (tx) => tx.appPassword.updateMany({ where: { id, revokedAt: null }, data: { hash } }));
 }
 
 /** Service-account usernames and client ids share one namespace. */

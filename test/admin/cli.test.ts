@@ -514,3 +514,11 @@ test.serial('secrets are stored only as argon2id hashes: no column of any table 
   t.true(hashes.length >= 3);
   for (const hash of hashes) t.regex(hash, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
 });
+
+test.serial('grant names that are Object.prototype members are refused', async (t) => {
+  for (const name of ['__proto__', 'constructor', 'toString']) {
+    const run = await admin('app', 'create', `proto-${name.replace(/_/g, '')}`, '--grants', name);
+    t.is(run.code, 1);
+    t.regex(run.stderr, /^error: unknown grant type/);
+  }
+});

@@ -42,6 +42,8 @@ export function testConfig(dir: string, env: Record<string, string> = {}): Confi
       HOST: '127.0.0.1',
       ISSUER_URL: TEST_ISSUER,
       LOG_LEVEL: 'silent',
+      // tests fail on purpose far more often than a real caller; the throttle has its own test
+      AUTH_FAILURES_PER_MINUTE: '100000',
       ...env,
     },
     dir,

@@ -230,3 +230,20 @@ test('unknown paths are JSON 404s', async (t) => {
   t.is(res.status, 404);
   t.is(((await res.json()) as { error: string }).error, 'not_found');
 });
+
+test('a compressed or otherwise encoded body is refused with 415, not a 500', async (t) => {
+  for (const encoding of ['gzip', 'br', 'foo']) {
+    const res = await instance.token('grant_type=client_credentials', { authorization: basic('billing', secret), 'content-encoding': encoding });
+    await expectError(t, res, 415, 'invalid_request', /compressed/);
+  }
+});
+
+test('a malformed client_id is refused without a lookup and audited as malformed', async (t) => {
+  const huge = 'x'.repeat(20_000);
+  const res = await instance.token({ grant_type: 'client_credentials', client_id: `${huge}\n2026 forged line`, client_secret: 'guess' });
+  await expectError(t, res, 401, 'invalid_client', /^client authentication failed$/);
+  await instance.serving.deps.writer.flush();
+  const events = (await instance.admin('audit', 'list', '--json', '--limit', '20')).json<{ client_id: string | null; reason: string }[]>();
+  const event = events.find((e) => e.reason === 'malformed client_id');
+  t.is(event?.client_id, '(malformed)');
+});
