@@ -1,0 +1,39 @@
+/**
+ * Finds a repeated member name in any object of a JSON text. JSON.parse keeps the last of two
+ * equal names, so `{"sub":"a","sub":"b"}` could mean different things to different parsers;
+ * such input is refused instead. Returns the first repeated name, or null. Assumes the text is
+ * JSON that JSON.parse accepts (call it after parsing).
+ */
+export function findDuplicateMember(text: string): string | null {
+  const stack: { names: Set<string> | null; expectName: boolean }[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{') stack.push({ names: new Set(), expectName: true });
+    else if (c === '[') stack.push({ names: null, expectName: false });
+    else if (c === '}' || c === ']') stack.pop();
+    else if (c === ',') {
+      const top = stack[stack.length - 1];
+      if (top?.names) top.expectName = true;
+    } else if (c === '"') {
+      const end = endOfString(text, i);
+      const top = stack[stack.length - 1];
+      if (top?.names && top.expectName) {
+        const name = JSON.parse(text.slice(i, end + 1)) as string;
+        if (top.names.has(name)) return name;
+        top.names.add(name);
+        top.expectName = false;
+      }
+      i = end;
+    }
+  }
+  return null;
+}
+
+/** Index of the closing quote of the string that opens at `start`. */
+function endOfString(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '"') return i;
+  }
+  return text.length - 1;
+}

@@ -1,0 +1,123 @@
+// Every "Input JWT rules" line of SPEC §3, in order; replay is the caller's last step.
+import { compactVerify, errors, type CompactJWSHeaderParameters } from 'jose';
+import type { KeyObject, webcrypto } from 'node:crypto';
+import { findDuplicateMember } from './json-members.ts';
+
+export const MAX_INPUT_JWT_BYTES = 16 * 1024;
+/** Asymmetric signature algorithms only: never `none`, never HMAC. */
+export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
+
+export interface InputJwtPolicy {
+  /** the source's allowlist; intersected with ASYMMETRIC_ALGS */
+  algorithms: string[];
+  issuer: string;
+  /** exactly-one: `aud` is that string or a one-element array of it (private_key_jwt); any-of: one member must be listed */
+  audience: { mode: 'exactly-one'; value: string } | { mode: 'any-of'; values: string[] };
+  leewaySeconds: number;
+  maxLifetimeSeconds: number;
+  /** when set, `sub` must equal it (private_key_jwt: the client_id) */
+  subject?: string;
+}
+
+export interface VerificationKey {
+  key: KeyObject | webcrypto.CryptoKey;
+  /** which certificate or JWKS source vouches for it, for the audit log */
+  source: string;
+}
+
+/** Keys come only from trusted sources, by `kid` and `alg`: never from `jwk`, `jku`, `x5u` or `x5c` headers. */
+export type KeyResolver = (hint: { kid?: string; alg: string }) => Promise<VerificationKey[]>;
+
+export interface VerifiedInputJwt {
+  header: CompactJWSHeaderParameters;
+  claims: Record<string, unknown> & { iss: string; exp: number; sub?: string; jti?: string };
+  source: string;
+}
+
+/** A refused input JWT: `reason` is for the audit log, `description` for the caller. */
+export class InputJwtError extends Error {
+  constructor(readonly reason: string, readonly description = 'the JWT is not acceptable') {
+    super(reason);
+  }
+}
+
+const refuse = (reason: string, description?: string): never => {
+  throw new InputJwtError(reason, description);
+};
+
+export async function verifyInputJwt(token: string, policy: InputJwtPolicy, resolveKeys: KeyResolver, nowMs = Date.now()): Promise<VerifiedInputJwt> {
+  if (token.length > MAX_INPUT_JWT_BYTES) refuse('JWT too large');
+  if (!COMPACT_JWS.test(token)) refuse('not a compact JWS (JWE, JSON serialization and unsigned JWTs are refused)', 'the JWT must be a signed compact JWS');
+  const [headerPart, payloadPart] = token.split('.') as [string, string, string];
+  const header = decodeObject(headerPart, 'header');
+  const alg = header.alg;
+  if (typeof alg !== 'string' || !ASYMMETRIC_ALGS.includes(alg) || !policy.algorithms.includes(alg)) refuse(`algorithm ${String(alg)} not allowed`);
+  if (typeof header.typ === 'string' && ACCESS_TOKEN_TYPES.has(header.typ.toLowerCase())) refuse('an access token is not an assertion');
+  if (header.crit !== undefined) refuse('crit header not understood');
+  const kid = typeof header.kid === 'string' ? header.kid : undefined;
+  const candidates = await resolveKeys({ kid, alg: alg as string });
+  if (candidates.length === 0) refuse(`no trusted key${kid ? ` with kid ${kid.slice(0, 80)}` : ''}`);
+  const source = await firstVerifying(token, alg as string, candidates);
+  const claims = decodeObject(payloadPart, 'payload');
+  checkClaims(claims, policy, nowMs / 1000);
+  return { header: header as CompactJWSHeaderParameters, claims: claims as VerifiedInputJwt['claims'], source };
+}
+
+function decodeObject(part: string, what: string): Record<string, unknown> {
+  let text: string;
+  let value: unknown;
+  try {
+    text = Buffer.from(part, 'base64url').toString('utf8');
+    value = JSON.parse(text);
+  } catch {
+    return refuse(`${what} is not JSON`);
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) refuse(`${what} is not a JSON object`);
+  const duplicate = findDuplicateMember(text);
+  if (duplicate !== null) refuse(`${what} repeats member ${duplicate.slice(0, 40)}`);
+  return value as Record<string, unknown>;
+}
+
+async function firstVerifying(token: string, alg: string, candidates: VerificationKey[]): Promise<string> {
+  for (const candidate of candidates) {
+    try {
+      await compactVerify(token, candidate.key, { algorithms: [alg] });
+      return candidate.source;
+    } catch (error) {
+      if (!(error instanceof errors.JOSEError)) throw error;
+    }
+  }
+  return refuse('signature does not verify with any trusted key');
+}
+
+function checkClaims(claims: Record<string, unknown>, policy: InputJwtPolicy, now: number): void {
+  const { exp, nbf, iat, iss, aud, sub } = claims;
+  const leeway = policy.leewaySeconds;
+  if (exp === undefined) refuse('exp missing');
+  if (!isNumericDate(exp)) refuse('exp is not a NumericDate');
+  if ((exp as number) <= now - leeway) refuse('expired');
+  if (nbf !== undefined && (!isNumericDate(nbf) || (nbf as number) > now + leeway)) refuse('nbf in the future or invalid');
+  if (iat !== undefined && (!isNumericDate(iat) || (iat as number) > now + leeway)) refuse('iat in the future or invalid');
+  const issuedAt = typeof iat === 'number' ? iat : now;
+  if ((exp as number) - issuedAt > policy.maxLifetimeSeconds + leeway) refuse('lifetime over the cap');
+  if (iss !== policy.issuer) refuse('iss not trusted');
+  if (!audienceMatches(aud, policy.audience)) refuse('aud does not name this issuer');
+  if (policy.subject !== undefined && sub !== policy.subject) refuse('sub does not match');
+  if (sub !== undefined && typeof sub !== 'string') refuse('sub is not a string');
+  if (claims.jti !== undefined && (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256)) refuse('jti is not a usable string');
+}
+
+/** Seconds since the epoch, finite, within this millennium's sane range. */
+function isNumericDate(value: unknown): boolean {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 && value < 32_503_680_000;
+}
+
+function audienceMatches(aud: unknown, rule: InputJwtPolicy['audience']): boolean {
+  if (rule.mode === 'exactly-one') {
+    return aud === rule.value || (Array.isArray(aud) && aud.length === 1 && aud[0] === rule.value);
+  }
+  const values = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+  return values.some((v) => typeof v === 'string' && rule.values.includes(v));
+}
