@@ -1,0 +1,77 @@
+// Verification certificates: an X.509 certificate or a bare SPKI public key, as PEM, whose key
+// verifies input JWTs. No private key is ever needed, and one offered is refused.
+import { createHash, createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
+
+export interface ParsedVerificationKey {
+  kind: 'x509' | 'spki';
+  /** the public key as a JWK (public members only) */
+  jwk: JsonWebKey;
+  /** SHA-256 of the DER (certificate or SPKI), lowercase hex */
+  fingerprint: string;
+  notBefore: Date | null;
+  expiresAt: Date | null;
+  /** the JWS algorithms this key can verify */
+  algorithms: string[];
+}
+
+export class CertificateError extends Error {}
+
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/;
+const MIN_RSA_BITS = 2048;
+
+export function parseVerificationPem(pem: string): ParsedVerificationKey {
+  const block = PEM_BLOCK.exec(pem);
+  if (!block) throw new CertificateError('no PEM block found: give an X.509 certificate or a public key in PEM');
+  const label = block[1]!;
+  if (label.includes('PRIVATE')) throw new CertificateError('this is a private key: only a certificate or a public key is needed, never the private key');
+  if (label === 'CERTIFICATE') return fromCertificate(block[0]);
+  if (label === 'PUBLIC KEY') return fromPublicKey(block[0]);
+  throw new CertificateError(`unsupported PEM block "${label}": give a CERTIFICATE or a PUBLIC KEY`);
+}
+
+function fromCertificate(pem: string): ParsedVerificationKey {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch {
+    throw new CertificateError('the certificate cannot be parsed');
+  }
+  return {
+    ...describeKey(cert.publicKey),
+    kind: 'x509',
+    fingerprint: createHash('sha256').update(cert.raw).digest('hex'),
+    notBefore: new Date(cert.validFrom),
+    expiresAt: new Date(cert.validTo),
+  };
+}
+
+function fromPublicKey(pem: string): ParsedVerificationKey {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch {
+    throw new CertificateError('the public key cannot be parsed');
+  }
+  const der = key.export({ format: 'der', type: 'spki' });
+  return { ...describeKey(key), kind: 'spki', fingerprint: createHash('sha256').update(der).digest('hex'), notBefore: null, expiresAt: null };
+}
+
+function describeKey(key: KeyObject): { jwk: JsonWebKey; algorithms: string[] } {
+  const jwk = key.export({ format: 'jwk' });
+  switch (key.asymmetricKeyType) {
+    case 'rsa': {
+      const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+      if (bits < MIN_RSA_BITS) throw new CertificateError(`RSA keys must have at least ${MIN_RSA_BITS} bits (this one has ${bits})`);
+      return { jwk, algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] };
+    }
+    case 'ec': {
+      const alg = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[jwk.crv ?? ''];
+      if (!alg) throw new CertificateError(`unsupported EC curve ${jwk.crv}: use P-256, P-384 or P-521`);
+      return { jwk, algorithms: [alg] };
+    }
+    case 'ed25519':
+      return { jwk, algorithms: ['EdDSA', 'Ed25519'] };
+    default:
+      throw new CertificateError(`unsupported key type ${key.asymmetricKeyType}: use RSA, EC (P-256/384/521) or Ed25519`);
+  }
+}

@@ -1,0 +1,57 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CertificateError, parseVerificationPem } from '../../src/trust/certificates.ts';
+
+const generate = generateKeyPairSync as unknown as (type: string, options: object) => { publicKey: KeyObject };
+const spki = (type: 'rsa' | 'ec' | 'ed25519', options: object = {}) => generate(type, options).publicKey.export({ format: 'pem', type: 'spki' }).toString();
+
+test('SPKI public keys of each supported type give a public JWK, a fingerprint and the algorithms they verify', (t) => {
+  const cases: [string, string, string[]][] = [
+    [spki('rsa', { modulusLength: 2048 }), 'RSA', ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']],
+    [spki('ec', { namedCurve: 'P-256' }), 'EC', ['ES256']],
+    [spki('ec', { namedCurve: 'P-384' }), 'EC', ['ES384']],
+    [spki('ec', { namedCurve: 'P-521' }), 'EC', ['ES512']],
+    [spki('ed25519'), 'OKP', ['EdDSA', 'Ed25519']],
+  ];
+  for (const [pem, kty, algorithms] of cases) {
+    const parsed = parseVerificationPem(pem);
+    t.is(parsed.kind, 'spki');
+    t.is(parsed.jwk.kty, kty);
+    t.false('d' in parsed.jwk);
+    t.regex(parsed.fingerprint, /^[0-9a-f]{64}$/);
+    t.deepEqual(parsed.algorithms, algorithms);
+    t.is(parsed.expiresAt, null);
+  }
+});
+
+test('an X.509 certificate gives its key, fingerprint and validity', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenmint-cert-'));
+  try {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'), '-days', '30', '-subj', '/CN=partner'], { stdio: 'ignore' });
+    const parsed = parseVerificationPem(readFileSync(join(dir, 'c.pem'), 'utf8'));
+    t.is(parsed.kind, 'x509');
+    t.deepEqual(parsed.algorithms, ['ES256']);
+    t.true(parsed.expiresAt!.getTime() > Date.now() + 29 * 86_400_000);
+    t.true(parsed.notBefore!.getTime() <= Date.now());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a private key is refused, and so are weak or unsupported keys and garbage', (t) => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const refusals: [string, RegExp][] = [
+    [privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), /private key/],
+    [privateKey.export({ format: 'pem', type: 'sec1' }).toString(), /private key/],
+    [spki('rsa', { modulusLength: 1024 }), /at least 2048 bits/],
+    [spki('ec', { namedCurve: 'secp256k1' }), /unsupported EC curve/],
+    ['hello', /no PEM block/],
+    ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----', /cannot be parsed/],
+    ['-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----', /cannot be parsed/],
+  ];
+  for (const [pem, message] of refusals) t.throws(() => parseVerificationPem(pem), { instanceOf: CertificateError, message });
+});
