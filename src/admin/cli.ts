@@ -8,23 +8,27 @@ import { createPrisma } from '../store/prisma.ts';
 import { openSqliteFile } from '../store/sqlite-file.ts';
 import { createApplication, disableApplication, listAllApplications, requireApplication, rotateApplicationSecret } from './applications.ts';
 import type { AdminContext } from './context.ts';
+import { registerCertificateCommands } from './cli-certificates.ts';
 import { AdminError } from './errors.ts';
 import { parseDuration, splitList } from './input.ts';
 import { formatRecord, formatTable, type Output } from './output.ts';
 import { createAppPassword, createServiceAccount, listPasswordsOf, revokePassword } from './service-accounts.ts';
 import { appPasswordView, applicationView, auditEventView, serviceAccountView, signingKeyView, type View } from './views.ts';
 
-type Action = (ctx: AdminContext, args: string[], options: Record<string, string | boolean | undefined>) => Promise<Result>;
-type Result = { record: View; note?: string } | { rows: View[]; columns: string[] };
+export type Action = (ctx: AdminContext, args: string[], options: Record<string, string | string[] | boolean | undefined>) => Promise<Result>;
+export type Result = { record: View; note?: string } | { rows: View[]; columns: string[] };
+/** Adds a leaf command (one that runs an action) with the options every leaf has. */
+export type Leaf = (parent: Command, spec: string, description: string) => Command;
+export type Run = (action: Action) => (...raw: unknown[]) => Promise<void>;
 
 const SHOWN_ONCE = 'shown once: store it now, it cannot be displayed again';
 
-function program(run: (action: Action) => (...raw: unknown[]) => Promise<void>, out: Output, err: Output): Command {
+function program(run: Run, out: Output, err: Output): Command {
   const root = new Command('admin')
     .description('tokenmint administration')
     .exitOverride()
     .configureOutput({ writeOut: (text) => out.write(text), writeErr: (text) => err.write(text) });
-  const leaf = (parent: Command, spec: string, description: string) =>
+  const leaf: Leaf = (parent, spec, description) =>
     parent.command(spec).description(description).option('--json', 'machine-readable output').exitOverride();
 
   const app = root.command('app').description('applications (OAuth clients)');
@@ -101,6 +105,8 @@ function program(run: (action: Action) => (...raw: unknown[]) => Promise<void>, 
   })));
   leaf(pw, 'revoke <id>', 'revoke an app password').action(run(async (ctx, [id]) => ({ record: appPasswordView(await revokePassword(ctx, id!)) })));
 
+  registerCertificateCommands(root, leaf, run);
+
   const keys = root.command('keys').description('signing keys');
   leaf(keys, 'list', 'list signing keys').action(run(async (ctx) => ({
     rows: (await listSigningKeys(ctx.db)).map(signingKeyView),
@@ -139,7 +145,7 @@ export async function runAdminCli(argv: string[], config: Config, out: Output, e
   const ctx: AdminContext = { db: createPrisma(config.databaseFile), hasher: new SecretHasher(config.argon2) };
   const run = (action: Action) => async (...raw: unknown[]) => {
     const command = raw[raw.length - 1] as Command;
-    const options = command.opts() as Record<string, string | boolean | undefined>;
+    const options = command.opts() as Record<string, string | string[] | boolean | undefined>;
     const result = await action(ctx, command.args, options);
     out.write(`${render(result, options.json === true)}\n`);
   };

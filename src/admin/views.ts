@@ -1,4 +1,5 @@
-import type { AppPassword, Application, ServiceAccount, SigningKeyRecord, StoredAuditEvent } from '../store/types.ts';
+import type { AppPassword, Application, ServiceAccount, SigningKeyRecord, StoredAuditEvent, VerificationCertificate } from '../store/types.ts';
+import { parseVerificationPem } from '../trust/certificates.ts';
 
 /** What the CLI shows (and prints with --json): snake_case, never a hash or a private key. */
 export type View = Record<string, unknown>;
@@ -70,5 +71,20 @@ export function auditEventView(event: StoredAuditEvent): View {
     reason: event.reason ?? null,
     ip: event.ip ?? null,
     details: event.details ?? null,
+  };
+}
+
+export function certificateView(cert: VerificationCertificate): View {
+  const { kty, crv } = cert.jwk as { kty?: string; crv?: string };
+  return {
+    name: cert.name,
+    kind: cert.pem.includes('BEGIN CERTIFICATE') ? 'x509' : 'spki',
+    key: crv ? `${kty} ${crv}` : kty,
+    algorithms: parseVerificationPem(cert.pem).algorithms,
+    fingerprint: cert.fingerprint,
+    applications: cert.clientIds,
+    not_before: iso(cert.notBefore),
+    expires_at: iso(cert.expiresAt),
+    created_at: iso(cert.createdAt),
   };
 }

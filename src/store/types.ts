@@ -71,3 +71,16 @@ export interface AuditEvent {
 export interface StoredAuditEvent extends AuditEvent {
   id: number;
 }
+
+export interface VerificationCertificate {
+  id: number;
+  name: string;
+  pem: string;
+  fingerprint: string;
+  jwk: Record<string, unknown>;
+  notBefore: Date | null;
+  expiresAt: Date | null;
+  createdAt: Date;
+  applicationIds: number[];
+  clientIds: string[];
+}

@@ -1,0 +1,53 @@
+import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
+import { findApplication } from '../store/applications.ts';
+import { deleteCertificate, findCertificate, findCertificateByFingerprint, insertCertificate, listCertificates } from '../store/trust.ts';
+import type { VerificationCertificate } from '../store/types.ts';
+import { CertificateError, parseVerificationPem } from '../trust/certificates.ts';
+import type { AdminContext } from './context.ts';
+import { AdminError } from './errors.ts';
+import { check, identifier } from './input.ts';
+
+/** Adds a certificate or public key that verifies input JWTs of the given applications. */
+export async function addCertificate(ctx: AdminContext, input: { name: string; pem: string; clientIds: string[] }): Promise<VerificationCertificate> {
+  const name = check(identifier, input.name, 'name');
+  if (input.clientIds.length === 0) throw new AdminError('give at least one --app: a certificate verifies JWTs for the applications it is bound to');
+  let parsed;
+  try {
+    parsed = parseVerificationPem(input.pem);
+  } catch (error) {
+    if (error instanceof CertificateError) throw new AdminError(error.message);
+    throw error;
+  }
+  if (parsed.expiresAt && parsed.expiresAt <= new Date()) throw new AdminError(`the certificate expired on ${parsed.expiresAt.toISOString()}`);
+  return adminTransaction(ctx.db, async (tx) => {
+    if (await findCertificate(tx, name)) throw new AdminError(`a certificate named ${name} exists already`);
+    const twin = await findCertificateByFingerprint(tx, parsed.fingerprint);
+    if (twin) throw new AdminError(`this key is already stored as certificate ${twin.name}`);
+    const applicationIds: number[] = [];
+    for (const clientId of new Set(input.clientIds)) {
+      const app = await findApplication(tx, clientId);
+      if (!app) throw new AdminError(`no application ${JSON.stringify(clientId)}`);
+      applicationIds.push(app.id);
+    }
+    const cert = await insertCertificate(
+      tx,
+      { name, pem: input.pem.trim(), fingerprint: parsed.fingerprint, jwk: { ...parsed.jwk }, notBefore: parsed.notBefore, expiresAt: parsed.expiresAt },
+      applicationIds,
+    );
+    await recordAdminChange(tx, { action: 'certificate.added', details: { name, fingerprint: parsed.fingerprint, applications: [...new Set(input.clientIds)] } });
+    return cert;
+  });
+}
+
+export function listAllCertificates(ctx: AdminContext): Promise<VerificationCertificate[]> {
+  return listCertificates(ctx.db);
+}
+
+export async function removeCertificate(ctx: AdminContext, name: string): Promise<VerificationCertificate> {
+  return adminTransaction(ctx.db, async (tx) => {
+    const cert = await findCertificate(tx, name);
+    if (!cert || !(await deleteCertificate(tx, name))) throw new AdminError(`no certificate ${JSON.stringify(name)}`);
+    await recordAdminChange(tx, { action: 'certificate.removed', details: { name, fingerprint: cert.fingerprint } });
+    return cert;
+  });
+}

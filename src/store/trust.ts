@@ -1,0 +1,65 @@
+import type { Db, Tx } from './prisma.ts';
+import { jsonObject } from './json.ts';
+import type { VerificationCertificate } from './types.ts';
+
+export interface NewCertificate {
+  name: string;
+  pem: string;
+  fingerprint: string;
+  jwk: Record<string, unknown>;
+  notBefore: Date | null;
+  expiresAt: Date | null;
+}
+
+const withApps = { applications: { select: { application: { select: { id: true, clientId: true } } } } } as const;
+type Row = Awaited<ReturnType<Db['verificationCertificate']['findFirstOrThrow']>> & {
+  applications: { application: { id: number; clientId: string } }[];
+};
+
+function toCertificate(row: Row): VerificationCertificate {
+  return {
+    id: row.id,
+    name: row.name,
+    pem: row.pem,
+    fingerprint: row.fingerprint,
+    jwk: jsonObject(row.jwk),
+    notBefore: row.notBefore,
+    expiresAt: row.expiresAt,
+    createdAt: row.createdAt,
+    applicationIds: row.applications.map((b) => b.application.id),
+    clientIds: row.applications.map((b) => b.application.clientId),
+  };
+}
+
+export async function insertCertificate(tx: Tx, cert: NewCertificate, applicationIds: number[]): Promise<VerificationCertificate> {
+  const row = await tx.verificationCertificate.create({
+    data: { ...cert, jwk: JSON.stringify(cert.jwk), applications: { create: applicationIds.map((applicationId) => ({ applicationId })) } },
+    include: withApps,
+  });
+  return toCertificate(row);
+}
+
+export async function findCertificate(db: Db | Tx, name: string): Promise<VerificationCertificate | null> {
+  const row = await db.verificationCertificate.findUnique({ where: { name }, include: withApps });
+  return row ? toCertificate(row) : null;
+}
+
+export async function findCertificateByFingerprint(db: Db | Tx, fingerprint: string): Promise<VerificationCertificate | null> {
+  const row = await db.verificationCertificate.findUnique({ where: { fingerprint }, include: withApps });
+  return row ? toCertificate(row) : null;
+}
+
+export async function listCertificates(db: Db | Tx): Promise<VerificationCertificate[]> {
+  return (await db.verificationCertificate.findMany({ orderBy: { name: 'asc' }, include: withApps })).map(toCertificate);
+}
+
+/** The certificates bound to one application: the keys its assertions may be signed with. */
+export async function certificatesOf(db: Db | Tx, applicationId: number): Promise<VerificationCertificate[]> {
+  const rows = await db.verificationCertificate.findMany({ where: { applications: { some: { applicationId } } }, include: withApps });
+  return rows.map(toCertificate);
+}
+
+export async function deleteCertificate(tx: Tx, name: string): Promise<boolean> {
+  const { count } = await tx.verificationCertificate.deleteMany({ where: { name } });
+  return count === 1;
+}
