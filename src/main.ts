@@ -4,7 +4,7 @@ import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './c
 import { createLogger, type Logger } from './logger.ts';
 import { prepare } from './prepare.ts';
 import { serve } from './serve.ts';
-import { scheduleAuditPurge } from './store/audit-retention.ts';
+import { scheduleHousekeeping } from './store/housekeeping.ts';
 import { loadKeyEncryptionKey } from './keys/key-encryption-key.ts';
 
 function readConfig(): Config {
@@ -31,7 +31,7 @@ async function runServer(config: Config, log: Logger, kek: Buffer): Promise<void
 
 async function runPrimary(config: Config, log: Logger): Promise<void> {
   const kek = await prepare(config, log);
-  scheduleAuditPurge(config, log);
+  scheduleHousekeeping(config, log);
   if (config.workers === 1) return runServer(config, log, kek);
   let stopping = false;
   const listening = new Set<number>();
