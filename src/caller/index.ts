@@ -1,5 +1,6 @@
 import { invalidClient, invalidRequest } from '../errors.ts';
 import { authenticateAppPassword } from './app-password.ts';
+import { authenticateClientAssertion } from './client-assertion.ts';
 import { authenticateClientSecret } from './client-secret.ts';
 import type { PresentedCredentials } from './presented.ts';
 import type { Caller, CallerDeps } from './types.ts';
@@ -17,7 +18,8 @@ export async function authenticateCaller(deps: CallerDeps, presented: PresentedC
     return authenticateAppPassword(deps, clientId, presented.servicePassword.username, presented.servicePassword.password);
   }
   if (presented.assertion) {
-    throw invalidClient('client assertions are not accepted by this server', 'client assertion presented');
+    if (!clientId) throw invalidRequest('client_id is required with a client assertion');
+    return authenticateClientAssertion(deps, clientId, presented.assertion.type, presented.assertion.value);
   }
   if (presented.secret && clientId) {
     return authenticateClientSecret(deps, clientId, presented.secret.value, presented.secret.method);

@@ -1,3 +1,4 @@
+import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { FailureThrottle } from './throttle.ts';
 import type { SecretHasher } from '../secrets/hasher.ts';
@@ -10,9 +11,11 @@ import type { Application, ServiceAccount } from '../store/types.ts';
 /** Who is calling, once authenticated. Exactly one per request. */
 export type Caller =
   | { kind: 'application'; app: Application; method: 'client_secret_basic' | 'client_secret_post' }
-  | { kind: 'service-account'; app: Application; account: ServiceAccount; appPasswordId: string };
+  | { kind: 'service-account'; app: Application; account: ServiceAccount; appPasswordId: string }
+  | { kind: 'assertion'; app: Application; mode: 'private_key_jwt'; subject: string; source: string; jti: string };
 
 export interface CallerDeps {
+  config: Config;
   db: Db;
   state: CachedState;
   hasher: SecretHasher;

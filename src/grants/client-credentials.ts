@@ -19,6 +19,7 @@ export const clientCredentials: Grant = {
         extraClaims: { groups: account.groups, permissions: account.permissions },
       });
     }
+    // the application itself, by its secret or by private_key_jwt
     return issueAccessToken(deps, { app: caller.app, subject: caller.app.clientId, scopes, audience });
   },
 };

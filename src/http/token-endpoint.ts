@@ -96,6 +96,7 @@ function audit(writer: BackgroundWriter, ctx: Context, seen: TokenRequestTrace, 
   const details: Record<string, unknown> = { grant_type: seen.grantType ?? null };
   if (caller?.kind === 'service-account') details.app_password_id = caller.appPasswordId;
   if (caller?.kind === 'application') details.method = caller.method;
+  if (caller?.kind === 'assertion') Object.assign(details, { method: caller.mode, source: caller.source, assertion_jti: caller.jti });
   if (result) details.jti = result.jti;
   if (error instanceof OAuthError) details.error = error.error;
   const failure = error !== undefined || !result;

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { GRANTS } from '../grants/index.ts';
 import type { Keystore } from '../keys/keystore.ts';
 import type { CachedState } from '../store/cached-state.ts';
+import { ASYMMETRIC_ALGS } from '../trust/verify-input-jwt.ts';
 
 const JWKS_MAX_AGE_SECONDS = 300;
 
@@ -33,7 +34,8 @@ export function serverMetadata(config: Config, state: CachedState): Middleware {
       token_endpoint: `${base}/token`,
       jwks_uri: `${base}/.well-known/jwks.json`,
       grant_types_supported: grantTypes,
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+      token_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
       scopes_supported: [...scopes].sort(),
       response_types_supported: [],
       response_modes_supported: [],

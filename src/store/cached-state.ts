@@ -3,7 +3,8 @@ import { findApplication, listApplications } from './applications.ts';
 import type { Db } from './prisma.ts';
 import { findAppPassword, findServiceAccount } from './service-accounts.ts';
 import { readStateVersion } from './state-version.ts';
-import type { AppPassword, Application, ServiceAccount } from './types.ts';
+import { certificatesOf } from './trust.ts';
+import type { AppPassword, Application, ServiceAccount, VerificationCertificate } from './types.ts';
 
 /**
  * The admin state the hot path reads, cached per process. A cheap version counter is polled;
@@ -18,6 +19,7 @@ export class CachedState {
     applications: new Map<string, Promise<Application | null>>(),
     accounts: new Map<string, Promise<ServiceAccount | null>>(),
     passwords: new Map<string, Promise<AppPassword | null>>(),
+    certificates: new Map<string, Promise<VerificationCertificate[]>>(),
   };
   private allApplications: Promise<Application[]> | undefined;
 
@@ -38,6 +40,11 @@ export class CachedState {
 
   appPassword(id: string): Promise<AppPassword | null> {
     return this.memo(this.maps.passwords, id, () => findAppPassword(this.db, id));
+  }
+
+  /** The certificates bound to an application. */
+  certificates(applicationId: number): Promise<VerificationCertificate[]> {
+    return this.memo(this.maps.certificates, String(applicationId), () => certificatesOf(this.db, applicationId));
   }
 
   applications(): Promise<Application[]> {

@@ -34,7 +34,9 @@ test('both discovery documents describe the token endpoint and JWKS', async (t) 
     t.is(meta.token_endpoint, `${TEST_ISSUER}/token`);
     t.is(meta.jwks_uri, `${TEST_ISSUER}/.well-known/jwks.json`);
     t.deepEqual(meta.grant_types_supported, ['client_credentials']);
-    t.deepEqual(meta.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post']);
+    t.deepEqual(meta.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+    t.true((meta.token_endpoint_auth_signing_alg_values_supported as string[]).includes('ES256'));
+    t.false((meta.token_endpoint_auth_signing_alg_values_supported as string[]).some((a) => a === 'none' || a.startsWith('HS')));
     t.deepEqual(meta.response_types_supported, []);
     t.true((meta.scopes_supported as string[]).includes('catalog:read'));
     t.true((meta.scopes_supported as string[]).includes('inventory:write'));
