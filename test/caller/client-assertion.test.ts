@@ -104,3 +104,23 @@ test('the audit event names the method, the certificate and the assertion jti', 
   const issued = events.find((e) => e.action === 'token.issued' && e.details.assertion_jti === decodeJwt(jwt).jti);
   t.like(issued?.details, { method: 'private_key_jwt', source: 'certificate:partner-key' });
 });
+
+test('with CLIENT_ASSERTION_AUDIENCE=compat the token endpoint URL is accepted as aud too', async (t) => {
+  const compat = await startInstance({ CLIENT_ASSERTION_AUDIENCE: 'compat' });
+  try {
+    const pair = generateKeyPairSync('ed25519');
+    const file = join(compat.dir, 'k.pem');
+    writeFileSync(file, pair.publicKey.export({ format: 'pem', type: 'spki' }).toString());
+    t.is((await compat.admin('app', 'create', 'legacy', '--audiences', 'https://api.example')).code, 0);
+    t.is((await compat.admin('cert', 'add', 'legacy-key', '--file', file, '--app', 'legacy')).code, 0);
+    const now = Math.floor(Date.now() / 1000);
+    const sign = (aud: string) =>
+      new SignJWT({ iss: 'legacy', sub: 'legacy', aud, iat: now, exp: now + 60, jti: randomUUID() }).setProtectedHeader({ alg: 'EdDSA' }).sign(pair.privateKey);
+    const send = async (aud: string) => (await compat.token({ grant_type: 'client_credentials', client_id: 'legacy', client_assertion_type: ASSERTION_TYPE, client_assertion: await sign(aud) })).status;
+    t.is(await send(`${TEST_ISSUER}/token`), 200);
+    t.is(await send(TEST_ISSUER), 200);
+    t.is(await send('https://elsewhere.example'), 401);
+  } finally {
+    await compat.close();
+  }
+});
