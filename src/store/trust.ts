@@ -2,14 +2,7 @@ import type { Db, Tx } from './prisma.ts';
 import { jsonObject } from './json.ts';
 import type { VerificationCertificate } from './types.ts';
 
-export interface NewCertificate {
-  name: string;
-  pem: string;
-  fingerprint: string;
-  jwk: Record<string, unknown>;
-  notBefore: Date | null;
-  expiresAt: Date | null;
-}
+export type NewCertificate = Pick<VerificationCertificate, 'name' | 'pem' | 'fingerprint' | 'jwk' | 'notBefore' | 'expiresAt'>;
 
 const withApps = { applications: { select: { application: { select: { id: true, clientId: true } } } } } as const;
 type Row = Awaited<ReturnType<Db['verificationCertificate']['findFirstOrThrow']>> & {
