@@ -10,8 +10,7 @@ import type { Caller, CallerDeps } from './types.ts';
 const FAILED = 'invalid username or password';
 
 export async function authenticateAppPassword(deps: CallerDeps, clientId: string, username: string, password: string): Promise<Caller> {
-  // a malformed name can exist nowhere, so refusing it early tells nothing about who exists
-  if (!isIdentifier(clientId)) throw invalidClient('client authentication failed', 'malformed client_id');
+  // a malformed username can exist nowhere, so refusing it early tells nothing about who exists
   if (!isIdentifier(username)) throw invalidGrant(FAILED, 'malformed username');
   const app = await deps.state.application(clientId);
   if (!app || !app.enabled) {

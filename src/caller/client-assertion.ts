@@ -1,7 +1,6 @@
 // RFC 7523 §2.2 / OIDC Core §9: private_key_jwt client authentication, with the application's
 // verification certificates. (Federated assertions and JWKS sources come with the JWT exchange.)
 import { invalidClient } from '../errors.ts';
-import { isIdentifier } from '../identifiers.ts';
 import { recordFirstUse } from '../store/replay.ts';
 import type { VerificationCertificate } from '../store/types.ts';
 import { certificateKeys, certificateResolver, type CertificateKey } from '../trust/certificate-keys.ts';
@@ -17,7 +16,6 @@ const importedKeys = new WeakMap<VerificationCertificate[], CertificateKey[]>();
 
 export async function authenticateClientAssertion(deps: CallerDeps, clientId: string, type: string, assertion: string): Promise<Caller> {
   if (type !== JWT_BEARER_ASSERTION_TYPE) throw invalidClient('unsupported client_assertion_type', `client_assertion_type ${type.slice(0, 100)}`);
-  if (!isIdentifier(clientId)) throw invalidClient(FAILED, 'malformed client_id');
   const app = await deps.state.application(clientId);
   if (!app || !app.enabled) throw invalidClient(FAILED, app ? 'application disabled' : 'unknown client');
   const certificates = await deps.state.certificates(app.id);

@@ -1,6 +1,5 @@
 // RFC 6749 §2.3.1: client_secret_basic and client_secret_post.
 import { invalidClient } from '../errors.ts';
-import { isIdentifier } from '../identifiers.ts';
 import { parseSecret } from '../secrets/format.ts';
 import { rehashApplicationSecret } from '../store/applications.ts';
 import type { Caller, CallerDeps } from './types.ts';
@@ -13,7 +12,6 @@ export async function authenticateClientSecret(
   secret: string,
   method: 'client_secret_basic' | 'client_secret_post',
 ): Promise<Caller> {
-  if (!isIdentifier(clientId)) throw invalidClient(FAILED, 'malformed client_id');
   const app = await deps.state.application(clientId);
   const parsed = parseSecret(secret);
   const usable = app && app.enabled && app.secretHash && app.secretId && parsed?.kind === 'client-secret' && parsed.id === app.secretId;
