@@ -62,6 +62,8 @@ const schema = z.object({
   AUTH_FAILURES_PER_MINUTE: int(0, 1_000_000).default(60),
   CLIENT_ASSERTION_AUDIENCE: z.enum(['strict', 'compat']).default('strict'),
   JWKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+  JWKS_FETCH_TIMEOUT_SECONDS: int(1, 60).default(5),
+  JWKS_REFRESH_COOLDOWN_SECONDS: int(1, 3600).default(30),
 });
 
 export interface Config {
@@ -90,6 +92,10 @@ export interface Config {
   readonly authFailuresPerMinute: number;
   readonly clientAssertionAudience: 'strict' | 'compat';
   readonly jwksAllowPrivateNetworks: boolean;
+  /** the whole budget of one JWKS or discovery fetch */
+  readonly jwksFetchTimeoutMs: number;
+  /** an unknown kid refreshes a source at most once per this interval */
+  readonly jwksRefreshCooldownMs: number;
 }
 
 /** Their values are never repeated in an error message. */
@@ -143,6 +149,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE,
     clientAssertionAudience: c.CLIENT_ASSERTION_AUDIENCE,
     jwksAllowPrivateNetworks: c.JWKS_ALLOW_PRIVATE_NETWORKS,
+    jwksFetchTimeoutMs: c.JWKS_FETCH_TIMEOUT_SECONDS * 1000,
+    jwksRefreshCooldownMs: c.JWKS_REFRESH_COOLDOWN_SECONDS * 1000,
   });
 }
 

@@ -7,6 +7,8 @@ import { VerifiedSecretCache } from './secrets/verified-cache.ts';
 import { BackgroundWriter } from './store/background-writer.ts';
 import { CachedState } from './store/cached-state.ts';
 import { listSigningKeys } from './store/keys.ts';
+import { fetchOptions } from './trust/fetch-source-keys.ts';
+import { JwksKeyCache } from './trust/jwks-key-cache.ts';
 import { createPrisma, type Db } from './store/prisma.ts';
 
 /** The long-lived parts of a serving process, built once. */
@@ -19,6 +21,7 @@ export interface Deps {
   verified: VerifiedSecretCache;
   writer: BackgroundWriter;
   throttle: FailureThrottle;
+  jwksKeys: JwksKeyCache;
   keystore: () => Keystore;
   close(): Promise<void>;
 }
@@ -54,6 +57,7 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
     verified,
     writer,
     throttle: new FailureThrottle(config.authFailuresPerMinute),
+    jwksKeys: new JwksKeyCache({ db, log, fetch: fetchOptions(config), cooldownMs: config.jwksRefreshCooldownMs }),
     keystore: () => keystore,
     async close() {
       state.stop();

@@ -5,11 +5,18 @@ import type { VerificationCertificate } from '../store/types.ts';
 import { CertificateError, parseVerificationPem } from '../trust/certificates.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
-import { check, identifier } from './input.ts';
+import { check, identifier, issuerName, subjectPrefix } from './input.ts';
 
 /** Adds a certificate or public key that verifies input JWTs of the given applications. */
-export async function addCertificate(ctx: AdminContext, input: { name: string; pem: string; clientIds: string[] }): Promise<VerificationCertificate> {
+export async function addCertificate(
+  ctx: AdminContext,
+  input: { name: string; pem: string; clientIds: string[]; issuer?: string; subjectPrefix?: string },
+): Promise<VerificationCertificate> {
   const name = check(identifier, input.name, 'name');
+  const issuer = input.issuer === undefined ? null : check(issuerName, input.issuer, '--issuer');
+  if (issuer === ctx.config.issuer) throw new AdminError('--issuer is this issuer: tokenmint never accepts its own tokens as assertions');
+  if (input.subjectPrefix !== undefined && issuer === null) throw new AdminError('--subject-prefix needs --issuer: only federated assertions have subjects of their own');
+  const prefix = input.subjectPrefix === undefined ? null : check(subjectPrefix, input.subjectPrefix, '--subject-prefix');
   if (input.clientIds.length === 0) throw new AdminError('give at least one --app: a certificate verifies JWTs for the applications it is bound to');
   let parsed;
   try {
@@ -31,10 +38,19 @@ export async function addCertificate(ctx: AdminContext, input: { name: string; p
     }
     const cert = await insertCertificate(
       tx,
-      { name, pem: input.pem.trim(), fingerprint: parsed.fingerprint, jwk: { ...parsed.jwk }, notBefore: parsed.notBefore, expiresAt: parsed.expiresAt },
+      {
+        name,
+        pem: input.pem.trim(),
+        fingerprint: parsed.fingerprint,
+        jwk: { ...parsed.jwk },
+        notBefore: parsed.notBefore,
+        expiresAt: parsed.expiresAt,
+        issuer,
+        subjectPrefix: prefix,
+      },
       applicationIds,
     );
-    await recordAdminChange(tx, { action: 'certificate.added', details: { name, fingerprint: parsed.fingerprint, applications: [...new Set(input.clientIds)] } });
+    await recordAdminChange(tx, { action: 'certificate.added', details: { name, fingerprint: parsed.fingerprint, issuer, applications: [...new Set(input.clientIds)] } });
     return cert;
   });
 }

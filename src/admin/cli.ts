@@ -9,6 +9,7 @@ import { openSqliteFile } from '../store/sqlite-file.ts';
 import { createApplication, disableApplication, listAllApplications, requireApplication, rotateApplicationSecret } from './applications.ts';
 import type { AdminContext } from './context.ts';
 import { registerCertificateCommands } from './cli-certificates.ts';
+import { registerJwksCommands } from './cli-jwks.ts';
 import { AdminError } from './errors.ts';
 import { parseDuration, splitList } from './input.ts';
 import { formatRecord, formatTable, type Output } from './output.ts';
@@ -106,6 +107,7 @@ function program(run: Run, out: Output, err: Output): Command {
   leaf(pw, 'revoke <id>', 'revoke an app password').action(run(async (ctx, [id]) => ({ record: appPasswordView(await revokePassword(ctx, id!)) })));
 
   registerCertificateCommands(root, leaf, run);
+  registerJwksCommands(root, leaf, run);
 
   const keys = root.command('keys').description('signing keys');
   leaf(keys, 'list', 'list signing keys').action(run(async (ctx) => ({
@@ -142,7 +144,7 @@ export async function runAdminCli(argv: string[], config: Config, out: Output, e
   } finally {
     sqlite.close();
   }
-  const ctx: AdminContext = { db: createPrisma(config.databaseFile), hasher: new SecretHasher(config.argon2) };
+  const ctx: AdminContext = { db: createPrisma(config.databaseFile), hasher: new SecretHasher(config.argon2), config };
   const run = (action: Action) => async (...raw: unknown[]) => {
     const command = raw[raw.length - 1] as Command;
     const options = command.opts() as Record<string, string | string[] | boolean | undefined>;

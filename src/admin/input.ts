@@ -7,6 +7,12 @@ export const identifier = z
   .string()
   .regex(IDENTIFIER_PATTERN, 'must be 1-128 letters, digits or . _ : @ - and start with a letter or digit');
 
+/** An `iss` (RFC 7519 StringOrURI): printable, no spaces. */
+export const issuerName = z.string().regex(/^[\x21-\x7e]{1,512}$/, 'must be 1-512 printable characters without spaces');
+
+/** Prepended to federated subjects, e.g. "k8s:" or "github:". */
+export const subjectPrefix = z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable characters without spaces');
+
 export const scopeToken = z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'is not a valid scope (RFC 6749 §3.3)');
 
 export const GRANT_TYPE_NAMES: Record<string, string> = {

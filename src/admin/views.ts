@@ -1,4 +1,4 @@
-import type { AppPassword, Application, ServiceAccount, SigningKeyRecord, StoredAuditEvent, VerificationCertificate } from '../store/types.ts';
+import type { AppPassword, Application, JwksSource, ServiceAccount, SigningKeyRecord, StoredAuditEvent, VerificationCertificate } from '../store/types.ts';
 import { parseVerificationPem } from '../trust/certificates.ts';
 
 /** What the CLI shows (and prints with --json): snake_case, never a hash or a private key. */
@@ -82,9 +82,35 @@ export function certificateView(cert: VerificationCertificate): View {
     key: crv ? `${kty} ${crv}` : kty,
     algorithms: parseVerificationPem(cert.pem).algorithms,
     fingerprint: cert.fingerprint,
+    issuer: cert.issuer,
+    subject_prefix: cert.subjectPrefix,
     applications: cert.clientIds,
     not_before: iso(cert.notBefore),
     expires_at: iso(cert.expiresAt),
     created_at: iso(cert.createdAt),
+  };
+}
+
+export function jwksSourceView(source: JwksSource): View {
+  return {
+    name: source.name,
+    kind: source.kind,
+    url: source.url,
+    jwks_uri: source.jwksUri,
+    issuer: source.issuer,
+    audiences: source.audiences.length > 0 ? source.audiences : ['(this issuer)'],
+    algorithms: source.algorithms,
+    leeway: source.leewaySeconds,
+    max_lifetime: source.maxLifetimeSeconds,
+    replay: source.replay,
+    subject_prefix: source.subjectPrefix,
+    applications: source.clientIds,
+    keys: source.keys.length,
+    kids: source.keys.map((k) => k.kid ?? '(no kid)'),
+    fetched_at: iso(source.fetchedAt),
+    fresh_until: iso(source.freshUntil),
+    last_error: source.lastError,
+    last_error_at: iso(source.lastErrorAt),
+    created_at: iso(source.createdAt),
   };
 }

@@ -8,11 +8,19 @@ import type { Caller, CallerDeps } from './types.ts';
 
 export type { Caller, CallerDeps } from './types.ts';
 
+/** True when the request carries any client credentials (a client_id alone is none). */
+export function presentsCredentials(presented: PresentedCredentials): boolean {
+  return presented.secret !== undefined || presented.servicePassword !== undefined || presented.assertion !== undefined || presented.usedAuthorizationHeader;
+}
+
 /** Runs before any grant: turns what the request presented into one authenticated Caller, or throws. */
 export async function authenticateCaller(deps: CallerDeps, presented: PresentedCredentials, grantType: string): Promise<Caller> {
   const { clientId, servicePassword, assertion, secret } = presented;
   if (grantType === 'password' && !servicePassword) {
     throw invalidRequest('grant_type=password is accepted only with client_id, username and password of a service account');
+  }
+  if (servicePassword && grantType !== 'password' && grantType !== 'client_credentials') {
+    throw invalidRequest('username and password are accepted only with grant_type=client_credentials');
   }
   if (!servicePassword && !assertion && !(secret && clientId)) {
     throw invalidClient('client authentication is required', clientId ? 'client_id without credentials' : 'no credentials');
@@ -21,6 +29,6 @@ export async function authenticateCaller(deps: CallerDeps, presented: PresentedC
   // a malformed client_id names no application: refused before any lookup, cache entry or argon2 work
   if (!isIdentifier(clientId)) throw invalidClient('client authentication failed', 'malformed client_id');
   if (servicePassword) return authenticateAppPassword(deps, clientId, servicePassword.username, servicePassword.password);
-  if (assertion) return authenticateClientAssertion(deps, clientId, assertion.type, assertion.value);
+  if (assertion) return authenticateClientAssertion(deps, clientId, assertion.type, assertion.value, grantType);
   return authenticateClientSecret(deps, clientId, secret!.value, secret!.method);
 }

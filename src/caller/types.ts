@@ -7,12 +7,14 @@ import type { BackgroundWriter } from '../store/background-writer.ts';
 import type { CachedState } from '../store/cached-state.ts';
 import type { Db } from '../store/prisma.ts';
 import type { Application, ServiceAccount } from '../store/types.ts';
+import type { VerifiedAssertion } from '../trust/assertion.ts';
+import type { JwksKeyCache } from '../trust/jwks-key-cache.ts';
 
 /** Who is calling, once authenticated. Exactly one per request. */
 export type Caller =
   | { kind: 'application'; app: Application; method: 'client_secret_basic' | 'client_secret_post' }
   | { kind: 'service-account'; app: Application; account: ServiceAccount; appPasswordId: string }
-  | { kind: 'assertion'; app: Application; mode: 'private_key_jwt'; subject: string; source: string; jti: string };
+  | { kind: 'assertion'; app: Application; assertion: VerifiedAssertion };
 
 export interface CallerDeps {
   config: Config;
@@ -22,5 +24,6 @@ export interface CallerDeps {
   verified: VerifiedSecretCache;
   writer: BackgroundWriter;
   throttle: FailureThrottle;
+  jwksKeys: JwksKeyCache;
   log: Logger;
 }

@@ -1,16 +1,26 @@
 import type { Caller } from '../caller/index.ts';
-import type { Config } from '../config.ts';
 import type { Keystore } from '../keys/keystore.ts';
+import type { Application } from '../store/types.ts';
+import type { AssertionDeps, VerifiedAssertion } from '../trust/assertion.ts';
 
-export interface GrantDeps {
-  config: Config;
+export interface GrantDeps extends AssertionDeps {
   keystore: () => Keystore;
+}
+
+/** What a grant learnt, for the audit event, even when it then refuses. */
+export interface GrantTrace {
+  app?: Application;
+  assertion?: VerifiedAssertion;
 }
 
 export interface GrantRequest {
   params: ReadonlyMap<string, string>;
-  caller: Caller;
+  /** undefined only for grants whose client authentication is optional, when none was presented */
+  caller: Caller | undefined;
+  /** the client_id the request named, authenticated or not */
+  clientId: string | undefined;
   ip: string;
+  trace: GrantTrace;
 }
 
 export interface TokenResponse {
@@ -32,5 +42,7 @@ export interface Grant {
   grantType: string;
   /** the grant type an application must allow for this one to be used */
   requires: string;
+  /** optional: the grant carries its own credential (an assertion), so a client_id alone may do */
+  clientAuthentication: 'required' | 'optional';
   handle(request: GrantRequest, deps: GrantDeps): Promise<GrantResult>;
 }

@@ -1,10 +1,11 @@
 // POST /token (RFC 6749 §3.2): parse → authenticate the caller → pick the grant → issue → respond.
 import type { Context, Middleware } from 'koa';
-import { authenticateCaller, type Caller, type CallerDeps } from '../caller/index.ts';
+import { authenticateCaller, presentsCredentials, type Caller, type CallerDeps } from '../caller/index.ts';
 import { presentedCredentials, type PresentedCredentials } from '../caller/presented.ts';
 import { invalidRequest, OAuthError, unauthorizedClient, unsupportedGrantType } from '../errors.ts';
-import { GRANTS, type Grant, type GrantDeps, type GrantResult } from '../grants/index.ts';
+import { GRANTS, type Grant, type GrantDeps, type GrantResult, type GrantTrace } from '../grants/index.ts';
 import type { BackgroundWriter } from '../store/background-writer.ts';
+import type { VerifiedAssertion } from '../trust/assertion.ts';
 import { isIdentifier } from '../identifiers.ts';
 import { isFormContentType, parseForm, rejectCredentialsInQuery, type FormParams } from './form.ts';
 
@@ -33,11 +34,12 @@ interface TokenRequestTrace {
   grantType?: string;
   presented?: PresentedCredentials;
   caller?: Caller;
+  grant: GrantTrace;
   result?: GrantResult;
 }
 
 function trace(ctx: Context): TokenRequestTrace {
-  return ((ctx.state as { tokenRequest?: TokenRequestTrace }).tokenRequest ??= {});
+  return ((ctx.state as { tokenRequest?: TokenRequestTrace }).tokenRequest ??= { grant: {} });
 }
 
 /** Every token request becomes an audit event, whatever step refused it. Runs first. */
@@ -62,12 +64,16 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
     seen.grantType = grant.grantType;
     seen.presented = presentedCredentials(ctx.get('authorization') || undefined, params);
     deps.throttle.check(ctx.ip);
-    seen.caller = await authenticateCaller(deps, seen.presented, grant.grantType).catch((error: unknown) => {
+    try {
+      if (grant.clientAuthentication === 'required' || presentsCredentials(seen.presented)) {
+        seen.caller = await authenticateCaller(deps, seen.presented, grant.grantType);
+        ensureGrantAllowed(seen.caller, grant);
+      }
+      seen.result = await grant.handle({ params, caller: seen.caller, clientId: seen.presented.clientId, ip: ctx.ip, trace: seen.grant }, deps);
+    } catch (error) {
       if (error instanceof OAuthError && (error.error === 'invalid_client' || error.error === 'invalid_grant')) deps.throttle.recordFailure(ctx.ip);
       throw error;
-    });
-    ensureGrantAllowed(seen.caller, grant);
-    seen.result = await grant.handle({ params, caller: seen.caller, ip: ctx.ip }, deps);
+    }
     ctx.body = seen.result.response;
   };
 }
@@ -96,7 +102,8 @@ function audit(writer: BackgroundWriter, ctx: Context, seen: TokenRequestTrace, 
   const details: Record<string, unknown> = { grant_type: seen.grantType ?? null };
   if (caller?.kind === 'service-account') details.app_password_id = caller.appPasswordId;
   if (caller?.kind === 'application') details.method = caller.method;
-  if (caller?.kind === 'assertion') Object.assign(details, { method: caller.mode, source: caller.source, assertion_jti: caller.jti });
+  if (caller?.kind === 'assertion') Object.assign(details, { method: caller.assertion.mode, ...describeAssertion(caller.assertion) });
+  if (seen.grant.assertion) details.grant_assertion = describeAssertion(seen.grant.assertion);
   if (result) details.jti = result.jti;
   if (error instanceof OAuthError) details.error = error.error;
   const failure = error !== undefined || !result;
@@ -104,12 +111,17 @@ function audit(writer: BackgroundWriter, ctx: Context, seen: TokenRequestTrace, 
     at: new Date(),
     action: failure ? 'token.denied' : 'token.issued',
     outcome: failure ? 'failure' : 'success',
-    clientId: caller?.app.clientId ?? asIdentifier(presented?.clientId),
+    clientId: caller?.app.clientId ?? seen.grant.app?.clientId ?? asIdentifier(presented?.clientId),
     subject: result?.subject ?? (caller?.kind === 'service-account' ? caller.account.username : asIdentifier(presented?.servicePassword?.username)),
     reason: error instanceof OAuthError ? error.reason : error ? describeFailure(error) : null,
     ip: ctx.ip,
     details,
   });
+}
+
+/** Which source vouched for a JWT, and the JWT's own iss, sub and jti (never the JWT itself). */
+function describeAssertion(assertion: VerifiedAssertion): Record<string, unknown> {
+  return { source: assertion.source, assertion_iss: assertion.issuer, assertion_sub: assertion.inputSubject ?? null, assertion_jti: assertion.jti ?? null };
 }
 
 /** Caller-supplied names reach the audit log only when they could name someone. */

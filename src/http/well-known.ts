@@ -40,7 +40,7 @@ export function serverMetadata(config: Config, state: CachedState): Middleware {
       response_types_supported: [],
       response_modes_supported: [],
       subject_types_supported: ['public'],
-      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'groups', 'permissions'],
+      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'groups', 'permissions', 'src_iss'],
     };
   };
 }

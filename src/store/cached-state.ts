@@ -3,8 +3,15 @@ import { findApplication, listApplications } from './applications.ts';
 import type { Db } from './prisma.ts';
 import { findAppPassword, findServiceAccount } from './service-accounts.ts';
 import { readStateVersion } from './state-version.ts';
-import { certificatesOf } from './trust.ts';
-import type { AppPassword, Application, ServiceAccount, VerificationCertificate } from './types.ts';
+import { listJwksSources } from './jwks-sources.ts';
+import { listCertificates } from './trust.ts';
+import type { AppPassword, Application, JwksSource, ServiceAccount, VerificationCertificate } from './types.ts';
+
+/** Every verification certificate and JWKS source, with their bindings: few rows, loaded whole. */
+export interface TrustMaterial {
+  certificates: VerificationCertificate[];
+  sources: JwksSource[];
+}
 
 /**
  * The admin state the hot path reads, cached per process. A cheap version counter is polled;
@@ -19,9 +26,9 @@ export class CachedState {
     applications: new Map<string, Promise<Application | null>>(),
     accounts: new Map<string, Promise<ServiceAccount | null>>(),
     passwords: new Map<string, Promise<AppPassword | null>>(),
-    certificates: new Map<string, Promise<VerificationCertificate[]>>(),
   };
   private allApplications: Promise<Application[]> | undefined;
+  private trustMaterial: Promise<TrustMaterial> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -42,9 +49,16 @@ export class CachedState {
     return this.memo(this.maps.passwords, id, () => findAppPassword(this.db, id));
   }
 
-  /** The certificates bound to an application. */
-  certificates(applicationId: number): Promise<VerificationCertificate[]> {
-    return this.memo(this.maps.certificates, String(applicationId), () => certificatesOf(this.db, applicationId));
+  /** The same object until an admin change, so derived indexes can be cached with it. */
+  trust(): Promise<TrustMaterial> {
+    this.trustMaterial ??= Promise.all([listCertificates(this.db), listJwksSources(this.db)]).then(
+      ([certificates, sources]) => ({ certificates, sources }),
+      (error: unknown) => {
+        this.trustMaterial = undefined;
+        throw error;
+      },
+    );
+    return this.trustMaterial;
   }
 
   applications(): Promise<Application[]> {
@@ -86,6 +100,7 @@ export class CachedState {
   invalidate(): void {
     for (const map of Object.values(this.maps)) map.clear();
     this.allApplications = undefined;
+    this.trustMaterial = undefined;
     for (const listener of this.listeners) listener();
   }
 

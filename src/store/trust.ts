@@ -2,7 +2,7 @@ import type { Db, Tx } from './prisma.ts';
 import { jsonObject } from './json.ts';
 import type { VerificationCertificate } from './types.ts';
 
-export type NewCertificate = Pick<VerificationCertificate, 'name' | 'pem' | 'fingerprint' | 'jwk' | 'notBefore' | 'expiresAt'>;
+export type NewCertificate = Pick<VerificationCertificate, 'name' | 'pem' | 'fingerprint' | 'jwk' | 'notBefore' | 'expiresAt' | 'issuer' | 'subjectPrefix'>;
 
 const withApps = { applications: { select: { application: { select: { id: true, clientId: true } } } } } as const;
 type Row = Awaited<ReturnType<Db['verificationCertificate']['findFirstOrThrow']>> & {
@@ -18,6 +18,8 @@ function toCertificate(row: Row): VerificationCertificate {
     jwk: jsonObject(row.jwk),
     notBefore: row.notBefore,
     expiresAt: row.expiresAt,
+    issuer: row.issuer,
+    subjectPrefix: row.subjectPrefix,
     createdAt: row.createdAt,
     applicationIds: row.applications.map((b) => b.application.id),
     clientIds: row.applications.map((b) => b.application.clientId),
@@ -44,12 +46,6 @@ export async function findCertificateByFingerprint(db: Db | Tx, fingerprint: str
 
 export async function listCertificates(db: Db | Tx): Promise<VerificationCertificate[]> {
   return (await db.verificationCertificate.findMany({ orderBy: { name: 'asc' }, include: withApps })).map(toCertificate);
-}
-
-/** The certificates bound to one application: the keys its assertions may be signed with. */
-export async function certificatesOf(db: Db | Tx, applicationId: number): Promise<VerificationCertificate[]> {
-  const rows = await db.verificationCertificate.findMany({ where: { applications: { some: { applicationId } } }, include: withApps });
-  return rows.map(toCertificate);
 }
 
 export async function deleteCertificate(tx: Tx, name: string): Promise<boolean> {

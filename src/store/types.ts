@@ -80,6 +80,40 @@ export interface VerificationCertificate {
   jwk: Record<string, unknown>;
   notBefore: Date | null;
   expiresAt: Date | null;
+  /** null: verifies only its applications' own assertions (iss = sub = client_id) */
+  issuer: string | null;
+  subjectPrefix: string | null;
+  createdAt: Date;
+  applicationIds: number[];
+  clientIds: string[];
+}
+
+export type JwksSourceKind = 'url' | 'discovery' | 'document';
+export type ReplayMode = 'reject' | 'allow';
+
+/** A public JWK as a JWKS source published it (private members are never stored). */
+export type PublicJwk = Record<string, string>;
+
+export interface JwksSource {
+  id: number;
+  name: string;
+  kind: JwksSourceKind;
+  url: string | null;
+  jwksUri: string | null;
+  issuer: string;
+  /** empty: input JWTs must name this issuer */
+  audiences: string[];
+  algorithms: string[];
+  leewaySeconds: number;
+  maxLifetimeSeconds: number;
+  replay: ReplayMode;
+  subjectPrefix: string | null;
+  /** the last good keys */
+  keys: PublicJwk[];
+  fetchedAt: Date | null;
+  freshUntil: Date | null;
+  lastError: string | null;
+  lastErrorAt: Date | null;
   createdAt: Date;
   applicationIds: number[];
   clientIds: string[];

@@ -57,20 +57,25 @@ function fromPublicKey(pem: string): ParsedVerificationKey {
 }
 
 function describeKey(key: KeyObject): { jwk: JsonWebKey; algorithms: string[] } {
-  const jwk = key.export({ format: 'jwk' });
+  return { jwk: key.export({ format: 'jwk' }), algorithms: keyAlgorithms(key) };
+}
+
+/** The JWS algorithms a public key can verify; a key tokenmint does not accept throws CertificateError. */
+export function keyAlgorithms(key: KeyObject): string[] {
   switch (key.asymmetricKeyType) {
     case 'rsa': {
       const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
       if (bits < MIN_RSA_BITS) throw new CertificateError(`RSA keys must have at least ${MIN_RSA_BITS} bits (this one has ${bits})`);
-      return { jwk, algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] };
+      return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
     }
     case 'ec': {
-      const alg = { 'P-256': 'ES256', 'P-384': 'ES384', 'P-521': 'ES512' }[jwk.crv ?? ''];
-      if (!alg) throw new CertificateError(`unsupported EC curve ${jwk.crv}: use P-256, P-384 or P-521`);
-      return { jwk, algorithms: [alg] };
+      const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
+      const alg = ({ prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' } as Record<string, string>)[curve];
+      if (!alg) throw new CertificateError(`unsupported EC curve ${curve}: use P-256, P-384 or P-521`);
+      return [alg];
     }
     case 'ed25519':
-      return { jwk, algorithms: ['EdDSA', 'Ed25519'] };
+      return ['EdDSA', 'Ed25519'];
     default:
       throw new CertificateError(`unsupported key type ${key.asymmetricKeyType}: use RSA, EC (P-256/384/521) or Ed25519`);
   }

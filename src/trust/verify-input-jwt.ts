@@ -19,6 +19,8 @@ export interface InputJwtPolicy {
   maxLifetimeSeconds: number;
   /** when set, `sub` must equal it (private_key_jwt: the client_id) */
   subject?: string;
+  /** RFC 8693 subject tokens of type access_token may be access tokens (`typ: at+jwt`) */
+  acceptAccessTokens?: boolean;
 }
 
 export interface VerificationKey {
@@ -36,9 +38,16 @@ export interface VerifiedInputJwt {
   source: string;
 }
 
-/** A refused input JWT: `reason` is for the audit log, `description` for the caller. */
+/**
+ * A refused input JWT: `reason` is for the audit log, `description` for the caller. `keyless`: no
+ * key of the source verified it, so another source may still be tried.
+ */
 export class InputJwtError extends Error {
-  constructor(readonly reason: string, readonly description = 'the JWT is not acceptable') {
+  constructor(
+    readonly reason: string,
+    readonly description = 'the JWT is not acceptable',
+    readonly keyless = false,
+  ) {
     super(reason);
   }
 }
@@ -47,18 +56,28 @@ const refuse = (reason: string, description?: string): never => {
   throw new InputJwtError(reason, description);
 };
 
-export async function verifyInputJwt(token: string, policy: InputJwtPolicy, resolveKeys: KeyResolver, nowMs = Date.now()): Promise<VerifiedInputJwt> {
+/** The claims of a compact JWS before any verification: only to pick the sources that may verify it. */
+export function unverifiedClaims(token: string): Record<string, unknown> {
+  checkShape(token);
+  return decodeObject(token.split('.')[1]!, 'payload');
+}
+
+function checkShape(token: string): void {
   if (token.length > MAX_INPUT_JWT_BYTES) refuse('JWT too large');
   if (!COMPACT_JWS.test(token)) refuse('not a compact JWS (JWE, JSON serialization and unsigned JWTs are refused)', 'the JWT must be a signed compact JWS');
+}
+
+export async function verifyInputJwt(token: string, policy: InputJwtPolicy, resolveKeys: KeyResolver, nowMs = Date.now()): Promise<VerifiedInputJwt> {
+  checkShape(token);
   const [headerPart, payloadPart] = token.split('.') as [string, string, string];
   const header = decodeObject(headerPart, 'header');
   const alg = header.alg;
   if (typeof alg !== 'string' || !ASYMMETRIC_ALGS.includes(alg) || !policy.algorithms.includes(alg)) refuse(`algorithm ${String(alg)} not allowed`);
-  if (typeof header.typ === 'string' && ACCESS_TOKEN_TYPES.has(header.typ.toLowerCase())) refuse('an access token is not an assertion');
+  if (typeof header.typ === 'string' && ACCESS_TOKEN_TYPES.has(header.typ.toLowerCase()) && !policy.acceptAccessTokens) refuse('an access token is not an assertion');
   if (header.crit !== undefined) refuse('crit header not understood');
   const kid = typeof header.kid === 'string' ? header.kid : undefined;
   const candidates = await resolveKeys({ kid, alg: alg as string });
-  if (candidates.length === 0) refuse(`no trusted key${kid ? ` with kid ${kid.slice(0, 80)}` : ''}`);
+  if (candidates.length === 0) throw new InputJwtError(`no trusted key${kid ? ` with kid ${kid.slice(0, 80)}` : ''}`, undefined, true);
   const source = await firstVerifying(token, alg as string, candidates);
   const claims = decodeObject(payloadPart, 'payload');
   checkClaims(claims, policy, nowMs / 1000);
@@ -89,7 +108,7 @@ async function firstVerifying(token: string, alg: string, candidates: Verificati
       if (!(error instanceof errors.JOSEError)) throw error;
     }
   }
-  return refuse('signature does not verify with any trusted key');
+  throw new InputJwtError('signature does not verify with any trusted key', undefined, true);
 }
 
 function checkClaims(claims: Record<string, unknown>, policy: InputJwtPolicy, now: number): void {

@@ -33,7 +33,11 @@ test('both discovery documents describe the token endpoint and JWKS', async (t) 
     t.is(meta.issuer, TEST_ISSUER);
     t.is(meta.token_endpoint, `${TEST_ISSUER}/token`);
     t.is(meta.jwks_uri, `${TEST_ISSUER}/.well-known/jwks.json`);
-    t.deepEqual(meta.grant_types_supported, ['client_credentials']);
+    t.deepEqual(meta.grant_types_supported, [
+      'client_credentials',
+      'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+    ]);
     t.deepEqual(meta.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
     t.true((meta.token_endpoint_auth_signing_alg_values_supported as string[]).includes('ES256'));
     t.false((meta.token_endpoint_auth_signing_alg_values_supported as string[]).some((a) => a === 'none' || a.startsWith('HS')));

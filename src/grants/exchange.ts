@@ -1,0 +1,52 @@
+// The part the jwt-bearer and token-exchange grants share: find the application, verify the JWT
+// it brings, and issue for the subject the JWT speaks for.
+import { invalidClient, invalidGrant, invalidRequest, unauthorizedClient } from '../errors.ts';
+import { isIdentifier } from '../identifiers.ts';
+import type { Application } from '../store/types.ts';
+import { AssertionError, verifyAssertion, type VerifiedAssertion } from '../trust/assertion.ts';
+import { issueAccessToken } from './issue.ts';
+import { resolveAudience, resolveScopes } from './scope-audience.ts';
+import type { Grant, GrantDeps, GrantRequest, GrantResult } from './types.ts';
+
+export async function exchangeJwt(
+  grant: Grant,
+  request: GrantRequest,
+  deps: GrantDeps,
+  token: string,
+  options: { what: string; acceptAccessTokens?: boolean; issuedTokenType?: string },
+): Promise<GrantResult> {
+  const named = request.caller?.app ?? (request.clientId !== undefined ? await namedApplication(deps, request.clientId) : undefined);
+  if (named) request.trace.app = named;
+  let assertion: VerifiedAssertion;
+  try {
+    assertion = await verifyAssertion(deps, token, { app: named, acceptAccessTokens: options.acceptAccessTokens });
+  } catch (error) {
+    if (!(error instanceof AssertionError)) throw error;
+    if (error.code === 'client_id_required') throw invalidRequest(error.description);
+    if (error.code === 'unknown_client') throw invalidClient(error.description, error.reason);
+    throw invalidGrant(`the ${options.what} is not acceptable`, `${options.what}: ${error.reason}`);
+  }
+  const { app } = assertion;
+  request.trace.app = app;
+  request.trace.assertion = assertion;
+  if (!app.grantTypes.includes(grant.requires)) throw unauthorizedClient(`this client may not use the ${grant.requires} grant`);
+
+  const scopes = resolveScopes(app, request.params.get('scope'));
+  const audience = resolveAudience(app, request.params.get('audience'), request.params.get('resource'));
+  const result = await issueAccessToken(deps, {
+    app,
+    subject: assertion.subject,
+    scopes,
+    audience,
+    extraClaims: assertion.mode === 'federated' ? { src_iss: assertion.issuer } : undefined,
+  });
+  if (options.issuedTokenType) result.response = { ...result.response, issued_token_type: options.issuedTokenType };
+  return result;
+}
+
+/** A client_id sent without client authentication: the assertion will have to vouch for it. */
+async function namedApplication(deps: GrantDeps, clientId: string): Promise<Application> {
+  const app = isIdentifier(clientId) ? await deps.state.application(clientId) : null;
+  if (!app || !app.enabled) throw invalidClient('client authentication failed', !isIdentifier(clientId) ? 'malformed client_id' : app ? 'application disabled' : 'unknown client');
+  return app;
+}

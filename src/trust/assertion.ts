@@ -1,0 +1,187 @@
+// Verifies a JWT a caller already holds (client assertion, jwt-bearer assertion, subject token)
+// against the trust anchors, and says who it speaks for.
+//
+// Two modes, told apart by `iss`:
+// - own (private_key_jwt): `iss` = `sub` = the application's client_id, signed with a key bound to
+//   the application; strict audience; `jti` always single-use. Token `sub` = client_id.
+// - federated: `iss` is an anchor's issuer (a Kubernetes cluster, a CI provider, a partner);
+//   the anchor's audience, algorithm, lifetime and replay rules. Token `sub` = prefix + input `sub`.
+import type { Config } from '../config.ts';
+import { isIdentifier } from '../identifiers.ts';
+import type { CachedState } from '../store/cached-state.ts';
+import type { Db } from '../store/prisma.ts';
+import { recordFirstUse } from '../store/replay.ts';
+import type { Application } from '../store/types.ts';
+import { trustIndex, type TrustAnchor } from './anchors.ts';
+import type { JwksKeyCache } from './jwks-key-cache.ts';
+import { InputJwtError, unverifiedClaims, verifyInputJwt, type InputJwtPolicy } from './verify-input-jwt.ts';
+
+export const OWN_ASSERTION_RULES = { leewaySeconds: 60, maxLifetimeSeconds: 3600 };
+const MAX_SUBJECT_LENGTH = 1024;
+
+export interface AssertionDeps {
+  config: Config;
+  db: Db;
+  state: CachedState;
+  jwksKeys: JwksKeyCache;
+}
+
+export interface VerifiedAssertion {
+  app: Application;
+  mode: 'private_key_jwt' | 'federated';
+  /** the `sub` of the token to issue */
+  subject: string;
+  /** the input's `iss`, `sub` and `jti`, for the token (`src_iss`) and the audit log */
+  issuer: string;
+  inputSubject: string | undefined;
+  jti: string | undefined;
+  /** the certificate or JWKS source that verified it */
+  source: string;
+  claims: Record<string, unknown>;
+}
+
+/**
+ * Why an assertion was refused. `bad_assertion`: the JWT itself; `unknown_client`: the application
+ * it would speak for is unknown or disabled; `client_id_required`: its source serves several
+ * applications and the request did not say which.
+ */
+export class AssertionError extends Error {
+  constructor(
+    readonly code: 'bad_assertion' | 'unknown_client' | 'client_id_required',
+    readonly reason: string,
+    readonly description: string,
+  ) {
+    super(reason);
+  }
+}
+
+export interface AssertionRequest {
+  /** the application the request names (client_id or client authentication); undefined: found from the source */
+  app: Application | undefined;
+  acceptAccessTokens?: boolean;
+}
+
+export async function verifyAssertion(deps: AssertionDeps, token: string, request: AssertionRequest): Promise<VerifiedAssertion> {
+  try {
+    return await verify(deps, token, request);
+  } catch (error) {
+    if (error instanceof InputJwtError) throw new AssertionError('bad_assertion', error.reason, error.description);
+    throw error;
+  }
+}
+
+async function verify(deps: AssertionDeps, token: string, request: AssertionRequest): Promise<VerifiedAssertion> {
+  const iss = unverifiedClaims(token).iss;
+  if (typeof iss !== 'string' || iss.length === 0) throw new InputJwtError('iss missing');
+  if (iss === deps.config.issuer) throw new InputJwtError('a token of this issuer is never an assertion');
+
+  const candidates = await candidateAnchors(deps, iss, request.app);
+  if (candidates.length === 0) throw new InputJwtError(`no trusted source for iss ${printable(iss)}`);
+
+  let keyless: InputJwtError | undefined;
+  for (const { anchor, app } of candidates) {
+    const own = app !== undefined && iss === app.clientId;
+    let verified;
+    try {
+      verified = await verifyInputJwt(token, policyFor(deps.config, anchor, own, iss, request.acceptAccessTokens === true), anchor.resolve);
+    } catch (error) {
+      // another source stating the same issuer may hold the key
+      if (error instanceof InputJwtError && error.keyless) {
+        keyless ??= error;
+        continue;
+      }
+      throw error;
+    }
+    const target = app ?? (await soleApplication(deps, anchor));
+    if (!target.enabled) throw new AssertionError('unknown_client', 'application disabled', 'client authentication failed');
+    const { sub, jti, exp } = verified.claims;
+    const subject = own ? iss : federatedSubject(anchor, sub);
+    if (!own) await refuseCollision(deps, subject);
+    if (own || anchor.replay === 'reject') {
+      if (typeof jti !== 'string') throw new InputJwtError('jti missing');
+      // single use, recorded only after every other check passed
+      if (!(await recordFirstUse(deps.db, iss, jti, new Date(exp * 1000)))) throw new InputJwtError('jti already used');
+    }
+    return {
+      app: target,
+      mode: own ? 'private_key_jwt' : 'federated',
+      subject,
+      issuer: iss,
+      inputSubject: typeof sub === 'string' ? sub : undefined,
+      jti: typeof jti === 'string' ? jti : undefined,
+      source: verified.source,
+      claims: verified.claims,
+    };
+  }
+  throw keyless!;
+}
+
+interface Candidate {
+  anchor: TrustAnchor;
+  /** the application the assertion would speak for, when known before verifying */
+  app: Application | undefined;
+}
+
+async function candidateAnchors(deps: AssertionDeps, iss: string, named: Application | undefined): Promise<Candidate[]> {
+  const index = trustIndex(await deps.state.trust(), deps.jwksKeys);
+  if (named) {
+    return index
+      .forApplication(named.clientId)
+      .filter((a) => a.issuer === iss || (a.issuer === null && iss === named.clientId))
+      .map((anchor) => ({ anchor, app: named }));
+  }
+  const candidates: Candidate[] = index.forIssuer(iss).map((anchor) => ({ anchor, app: undefined }));
+  // an application's own assertion names it in `iss`
+  const own = isIdentifier(iss) ? await deps.state.application(iss) : null;
+  if (own) {
+    for (const candidate of candidates) if (candidate.anchor.clientIds.includes(own.clientId)) candidate.app = own;
+    for (const anchor of index.forApplication(own.clientId)) if (anchor.issuer === null) candidates.push({ anchor, app: own });
+  }
+  return candidates;
+}
+
+function policyFor(config: Config, anchor: TrustAnchor, own: boolean, iss: string, acceptAccessTokens: boolean): InputJwtPolicy {
+  if (own) {
+    const audience: InputJwtPolicy['audience'] =
+      config.clientAssertionAudience === 'compat'
+        ? { mode: 'any-of', values: [config.issuer, `${config.issuer.replace(/\/$/, '')}/token`] }
+        : { mode: 'exactly-one', value: config.issuer };
+    return { algorithms: anchor.algorithms, issuer: iss, audience, ...OWN_ASSERTION_RULES, subject: iss, acceptAccessTokens: false };
+  }
+  return {
+    algorithms: anchor.algorithms,
+    issuer: anchor.issuer!,
+    audience: { mode: 'any-of', values: anchor.audiences.length > 0 ? anchor.audiences : [config.issuer] },
+    leewaySeconds: anchor.leewaySeconds,
+    maxLifetimeSeconds: anchor.maxLifetimeSeconds,
+    acceptAccessTokens,
+  };
+}
+
+async function soleApplication(deps: AssertionDeps, anchor: TrustAnchor): Promise<Application> {
+  if (anchor.clientIds.length !== 1) {
+    throw new AssertionError('client_id_required', `${anchor.name} is bound to ${anchor.clientIds.length} applications`, 'client_id is required: the source of this JWT serves several clients');
+  }
+  const app = await deps.state.application(anchor.clientIds[0]!);
+  if (!app) throw new AssertionError('unknown_client', 'unknown client', 'client authentication failed');
+  return app;
+}
+
+function federatedSubject(anchor: TrustAnchor, sub: unknown): string {
+  if (typeof sub !== 'string' || sub.length === 0) throw new InputJwtError('sub missing');
+  if (sub.length > MAX_SUBJECT_LENGTH || /[\u0000-\u001f\u007f]/.test(sub)) throw new InputJwtError('sub is not a usable subject');
+  return `${anchor.subjectPrefix ?? ''}${sub}`;
+}
+
+/** A federated subject must not name a local application or service account: a `sub` means one caller. */
+async function refuseCollision(deps: AssertionDeps, subject: string): Promise<void> {
+  if (!isIdentifier(subject)) return;
+  if ((await deps.state.application(subject)) || (await deps.state.serviceAccount(subject))) {
+    throw new InputJwtError(`sub ${subject} is also a local client_id or username; give the source a subject prefix`);
+  }
+}
+
+function printable(value: string): string {
+  const clean = value.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 100 ? `${clean.slice(0, 100)}…` : clean;
+}
