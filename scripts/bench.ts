@@ -3,7 +3,8 @@
 // provisions an application and a service account, then drives each scenario for a bounded time.
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdminCli } from '../src/admin/cli.ts';
@@ -16,6 +17,20 @@ const dir = mkdtempSync(join(tmpdir(), 'tokenmint-bench-'));
 // throttling off: the wrong-secret scenario measures argon2, not the throttle
 const env = { ...process.env, DATABASE_URL: `file:${join(dir, 'bench.db')}`, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_FAILURES_PER_MINUTE: '0' };
 const url = `http://127.0.0.1:${PORT}`;
+const ISSUER = `http://localhost:${PORT}`;
+
+/** An external issuer's key as a JWKS document source, and one reusable JWT from it (as a Kubernetes token is). */
+async function externalJwt(alg: string): Promise<string> {
+  const kid = `bench-${alg}`;
+  const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+  const file = join(dir, `${kid}.json`);
+  writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid, alg, use: 'sig' }] }));
+  await admin(['jwks', 'add', kid, '--file', file, '--issuer', `https://${kid}.example`, '--algorithms', alg, '--app', 'bench', '--subject-prefix', `${alg}:`]);
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ iss: `https://${kid}.example`, sub: 'system:serviceaccount:bench:job', aud: ISSUER, iat: now, exp: now + 600 })
+    .setProtectedHeader({ alg, kid })
+    .sign(privateKey);
+}
 
 async function admin(argv: string[]): Promise<Record<string, string>> {
   let out = '';
@@ -48,8 +63,9 @@ async function run(title: string, path: string, options: Omit<autocannon.Options
 const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 try {
   await waitReady();
-  const app = await admin(['app', 'create', 'bench', '--secret', '--scopes', 'read', '--default-scopes', 'read', '--audiences', 'https://api.example']);
+  const app = await admin(['app', 'create', 'bench', '--secret', '--scopes', 'read', '--default-scopes', 'read', '--audiences', 'https://api.example', '--grants', 'client_credentials,jwt-bearer']);
   const account = await admin(['service-account', 'create', 'bench-job', '--app', 'bench', '--permissions', 'read']);
+  const jwts = { RS256: await externalJwt('RS256'), ES256: await externalJwt('ES256') };
   await new Promise((r) => setTimeout(r, 1000));
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
   const basicAuth = `Basic ${Buffer.from(`bench:${app.client_secret}`).toString('base64')}`;
@@ -63,6 +79,13 @@ try {
     headers: form,
     body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'bench', username: 'bench-job', password: account.app_password! }).toString(),
   });
+  for (const [alg, jwt] of Object.entries(jwts)) {
+    await run(`jwt-bearer, reused ${alg} JWT, no client_id`, '/token', {
+      method: 'POST',
+      headers: form,
+      body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwt }).toString(),
+    });
+  }
   await run('GET /.well-known/jwks.json', '/.well-known/jwks.json', { method: 'GET' });
   await run('wrong secret (one argon2id verify each)', '/token', {
     method: 'POST',

@@ -13,13 +13,11 @@ export async function authenticateClientAssertion(deps: CallerDeps, clientId: st
   if (!app || !app.enabled) throw invalidClient(FAILED, app ? 'application disabled' : 'unknown client');
   let assertion;
   try {
-    assertion = await verifyAssertion(deps, value, { app });
+    // a federated assertion names a subject of its own, which only client_credentials can carry
+    assertion = await verifyAssertion(deps, value, { app, ownOnly: grantType !== 'client_credentials' });
   } catch (error) {
     if (error instanceof AssertionError) throw invalidClient(FAILED, `client assertion: ${error.reason}`);
     throw error;
-  }
-  if (assertion.mode === 'federated' && grantType !== 'client_credentials') {
-    throw invalidClient('a federated client assertion is accepted only with client_credentials', 'federated client assertion on another grant');
   }
   return { kind: 'assertion', app, assertion };
 }

@@ -59,6 +59,8 @@ export interface AssertionRequest {
   /** the application the request names (client_id or client authentication); undefined: found from the source */
   app: Application | undefined;
   acceptAccessTokens?: boolean;
+  /** only the application's own assertions (client authentication on grants other than client_credentials) */
+  ownOnly?: boolean;
 }
 
 export async function verifyAssertion(deps: AssertionDeps, token: string, request: AssertionRequest): Promise<VerifiedAssertion> {
@@ -75,7 +77,7 @@ async function verify(deps: AssertionDeps, token: string, request: AssertionRequ
   if (typeof iss !== 'string' || iss.length === 0) throw new InputJwtError('iss missing');
   if (iss === deps.config.issuer) throw new InputJwtError('a token of this issuer is never an assertion');
 
-  const candidates = await candidateAnchors(deps, iss, request.app);
+  const candidates = (await candidateAnchors(deps, iss, request.app)).filter((c) => !request.ownOnly || c.app?.clientId === iss);
   if (candidates.length === 0) throw new InputJwtError(`no trusted source for iss ${printable(iss)}`);
 
   let keyless: InputJwtError | undefined;
