@@ -1,8 +1,12 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { issuerKey } from './helpers/external-issuer.ts';
 import { basic, formBody, runAdmin, tempDir, testConfig } from './helpers/instance.ts';
 
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -83,5 +87,47 @@ test('several workers share the port, all see admin changes within 2 seconds, an
     child.kill('SIGTERM');
     const [code] = await once(child, 'exit');
     t.is(code, 0);
+  }
+});
+
+test('a single-use assertion presented concurrently to several worker processes succeeds exactly once', async (t) => {
+  const dir = tempDir();
+  const port = await freePort();
+  const issuer = 'https://issuer.example';
+  const env = { DATABASE_URL: `file:${join(dir, 'tokenmint.db')}`, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', ISSUER_URL: issuer };
+  const { child, output } = start(env);
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    t.true(await waitReady(url), output().stderr);
+    const config = testConfig(dir, { ...env, LOG_LEVEL: 'silent' });
+    const key = await issuerKey('ES256');
+    const file = join(dir, 'jwks.json');
+    writeFileSync(file, JSON.stringify({ keys: [key.publicJwk] }));
+    for (const argv of [
+      ['app', 'create', 'jobs', '--grants', 'jwt-bearer', '--audiences', 'https://api.example'],
+      ['jwks', 'add', 'ci', '--file', file, '--issuer', 'https://ci.example', '--algorithms', 'ES256', '--replay', 'reject', '--app', 'jobs'],
+    ]) {
+      const run = await runAdmin(config, argv);
+      t.is(run.code, 0, run.stderr);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = await new SignJWT({ iss: 'https://ci.example', sub: 'job-1', aud: issuer, iat: now, exp: now + 120, jti: randomUUID() })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+      .sign(key.privateKey);
+    const statuses = await Promise.all(
+      Array.from({ length: 16 }, () =>
+        fetch(`${url}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: formBody({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwt }),
+        }).then((r) => r.status),
+      ),
+    );
+    t.is(statuses.filter((s) => s === 200).length, 1, JSON.stringify(statuses));
+    t.is(statuses.filter((s) => s === 400).length, 15);
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
   }
 });
