@@ -8,7 +8,7 @@ export function createLogger(level: string): Logger {
     level,
     base: { pid: process.pid },
     redact: {
-      paths: ['*.client_secret', '*.password', '*.app_password', '*.access_token', '*.authorization', '*.assertion', '*.client_assertion'],
+      paths: ['*.client_secret', '*.password', '*.app_password', '*.access_token', '*.authorization', '*.assertion', '*.client_assertion', '*.subject_token', '*.actor_token'],
       censor: '[redacted]',
     },
   });

@@ -50,7 +50,7 @@ export async function addJwksSource(ctx: AdminContext, input: NewSourceInput): P
     fetched = await fetchNow(ctx, { ...input.location, issuer: stated });
     keys = fetched.keys;
   }
-  const issuer = stated ?? fetched!.discoveredIssuer!;
+  const issuer = stated ?? discoveredIssuer(input.location as { url: string }, fetched!);
   if (issuer === ctx.config.issuer) throw new AdminError('the issuer is this issuer: tokenmint never accepts its own tokens as assertions');
   requireUsableKeys(keys, algorithms);
 
@@ -137,6 +137,18 @@ async function fetchNow(ctx: AdminContext, location: { kind: 'url' | 'discovery'
     if (error instanceof SourceFetchError) throw new AdminError(`cannot fetch the keys of ${location.url}: ${error.message}`);
     throw error;
   }
+}
+
+/**
+ * OpenID Connect Discovery §4: the document of issuer X lives at X/.well-known/openid-configuration.
+ * A document found elsewhere could claim any issuer, so it is believed only when --issuer says the same.
+ */
+function discoveredIssuer(location: { url: string }, fetched: FetchedSourceKeys): string {
+  const issuer = fetched.discoveredIssuer!;
+  if (location.url !== `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`) {
+    throw new AdminError(`the discovery document at ${location.url} names issuer ${JSON.stringify(issuer.slice(0, 200))}, which is not where it was found; give --issuer if that is the issuer you trust`);
+  }
+  return issuer;
 }
 
 function documentKeys(text: string): PublicJwk[] {

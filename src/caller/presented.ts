@@ -53,7 +53,7 @@ export function presentedCredentials(authorization: string | undefined, params: 
 
   const methods = [
     authorization !== undefined,
-    bodySecret !== undefined && assertionType === undefined,
+    bodySecret !== undefined && (assertionType === undefined || params.has('client_assertion')),
     assertionType !== undefined || params.has('client_assertion'),
     username !== undefined || password !== undefined,
   ].filter(Boolean).length;

@@ -1,6 +1,6 @@
 // The part the jwt-bearer and token-exchange grants share: find the application, verify the JWT
 // it brings, and issue for the subject the JWT speaks for.
-import { invalidClient, invalidGrant, invalidRequest, unauthorizedClient } from '../errors.ts';
+import { invalidGrant, invalidRequest, unauthorizedClient } from '../errors.ts';
 import { isIdentifier } from '../identifiers.ts';
 import type { Application } from '../store/types.ts';
 import { AssertionError, verifyAssertion, type VerifiedAssertion } from '../trust/assertion.ts';
@@ -15,7 +15,7 @@ export async function exchangeJwt(
   token: string,
   options: { what: string; acceptAccessTokens?: boolean; issuedTokenType?: string },
 ): Promise<GrantResult> {
-  const named = request.caller?.app ?? (request.clientId !== undefined ? await namedApplication(deps, request.clientId) : undefined);
+  const named = request.caller?.app ?? (request.clientId !== undefined ? await namedApplication(deps, request.clientId, options.what) : undefined);
   if (named) request.trace.app = named;
   let assertion: VerifiedAssertion;
   try {
@@ -23,7 +23,6 @@ export async function exchangeJwt(
   } catch (error) {
     if (!(error instanceof AssertionError)) throw error;
     if (error.code === 'client_id_required') throw invalidRequest(error.description);
-    if (error.code === 'unknown_client') throw invalidClient(error.description, error.reason);
     throw invalidGrant(`the ${options.what} is not acceptable`, `${options.what}: ${error.reason}`);
   }
   const { app } = assertion;
@@ -44,9 +43,13 @@ export async function exchangeJwt(
   return result;
 }
 
-/** A client_id sent without client authentication: the assertion will have to vouch for it. */
-async function namedApplication(deps: GrantDeps, clientId: string): Promise<Application> {
+/**
+ * A client_id sent without client authentication: the assertion will have to vouch for it. An
+ * unknown application is refused like a bad assertion, so that the answer never tells whether
+ * a client_id exists.
+ */
+async function namedApplication(deps: GrantDeps, clientId: string, what: string): Promise<Application> {
   const app = isIdentifier(clientId) ? await deps.state.application(clientId) : null;
-  if (!app || !app.enabled) throw invalidClient('client authentication failed', !isIdentifier(clientId) ? 'malformed client_id' : app ? 'application disabled' : 'unknown client');
+  if (!app || !app.enabled) throw invalidGrant(`the ${what} is not acceptable`, !isIdentifier(clientId) ? 'malformed client_id' : app ? 'application disabled' : 'unknown client');
   return app;
 }

@@ -83,9 +83,10 @@ async function verify(deps: AssertionDeps, token: string, request: AssertionRequ
   let keyless: InputJwtError | undefined;
   for (const { anchor, app } of candidates) {
     const own = app !== undefined && iss === app.clientId;
+    const policy = policyFor(deps.config, anchor, own, iss, request.acceptAccessTokens === true);
     let verified;
     try {
-      verified = await verifyInputJwt(token, policyFor(deps.config, anchor, own, iss, request.acceptAccessTokens === true), anchor.resolve);
+      verified = await verifyInputJwt(token, policy, anchor.resolve);
     } catch (error) {
       // another source stating the same issuer may hold the key
       if (error instanceof InputJwtError && error.keyless) {
@@ -101,8 +102,9 @@ async function verify(deps: AssertionDeps, token: string, request: AssertionRequ
     if (!own) await refuseCollision(deps, subject);
     if (own || anchor.replay === 'reject') {
       if (typeof jti !== 'string') throw new InputJwtError('jti missing');
-      // single use, recorded only after every other check passed
-      if (!(await recordFirstUse(deps.db, iss, jti, new Date(exp * 1000)))) throw new InputJwtError('jti already used');
+      // single use, recorded only after every other check passed, and kept as long as the JWT
+      // could still be accepted (exp plus the leeway)
+      if (!(await recordFirstUse(deps.db, iss, jti, new Date((exp + policy.leewaySeconds) * 1000)))) throw new InputJwtError('jti already used');
     }
     return {
       app: target,
@@ -144,10 +146,8 @@ async function candidateAnchors(deps: AssertionDeps, iss: string, named: Applica
 
 function policyFor(config: Config, anchor: TrustAnchor, own: boolean, iss: string, acceptAccessTokens: boolean): InputJwtPolicy {
   if (own) {
-    const audience: InputJwtPolicy['audience'] =
-      config.clientAssertionAudience === 'compat'
-        ? { mode: 'any-of', values: [config.issuer, `${config.issuer.replace(/\/$/, '')}/token`] }
-        : { mode: 'exactly-one', value: config.issuer };
+    const values = config.clientAssertionAudience === 'compat' ? [config.issuer, `${config.issuer.replace(/\/$/, '')}/token`] : [config.issuer];
+    const audience: InputJwtPolicy['audience'] = { mode: 'exactly-one', values };
     return { algorithms: anchor.algorithms, issuer: iss, audience, ...OWN_ASSERTION_RULES, subject: iss, acceptAccessTokens: false };
   }
   return {
@@ -171,7 +171,8 @@ async function soleApplication(deps: AssertionDeps, anchor: TrustAnchor): Promis
 
 function federatedSubject(anchor: TrustAnchor, sub: unknown): string {
   if (typeof sub !== 'string' || sub.length === 0) throw new InputJwtError('sub missing');
-  if (sub.length > MAX_SUBJECT_LENGTH || /[\u0000-\u001f\u007f]/.test(sub)) throw new InputJwtError('sub is not a usable subject');
+  // no control characters or whitespace: "appb " must not pass for "appb"
+  if (sub.length > MAX_SUBJECT_LENGTH || /[\u0000-\u0020\u007f-\u00a0\s]/.test(sub)) throw new InputJwtError('sub is not a usable subject');
   return `${anchor.subjectPrefix ?? ''}${sub}`;
 }
 

@@ -18,6 +18,7 @@ export class CertificateError extends Error {}
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/;
 const MIN_RSA_BITS = 2048;
+const MAX_RSA_BITS = 8192;
 
 export function parseVerificationPem(pem: string): ParsedVerificationKey {
   const block = PEM_BLOCK.exec(pem);
@@ -65,7 +66,10 @@ export function keyAlgorithms(key: KeyObject): string[] {
   switch (key.asymmetricKeyType) {
     case 'rsa': {
       const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-      if (bits < MIN_RSA_BITS) throw new CertificateError(`RSA keys must have at least ${MIN_RSA_BITS} bits (this one has ${bits})`);
+      if (bits < MIN_RSA_BITS || bits > MAX_RSA_BITS) throw new CertificateError(`RSA keys must have ${MIN_RSA_BITS} to ${MAX_RSA_BITS} bits (this one has ${bits})`);
+      // a tiny or even exponent (e = 1 above all) lets anyone forge signatures
+      const exponent = key.asymmetricKeyDetails?.publicExponent ?? 0n;
+      if (exponent < 3n || exponent % 2n === 0n || exponent >= 2n ** 32n) throw new CertificateError('the RSA public exponent must be odd and between 3 and 2^32 (usually 65537)');
       return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
     }
     case 'ec': {

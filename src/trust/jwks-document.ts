@@ -1,5 +1,6 @@
 import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import type { JWK } from 'jose';
+import { keyAlgorithms } from './certificates.ts';
 
 export const MAX_JWKS_KEYS = 100;
 const MAX_KID_LENGTH = 256;
@@ -7,7 +8,6 @@ const MAX_KID_LENGTH = 256;
 const SECRET_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 /** The members each key type verifies with; everything else (x5c, x5u, x5t, …) is dropped. */
 const PUBLIC_MEMBERS: Record<string, string[]> = { RSA: ['n', 'e'], EC: ['crv', 'x', 'y'], OKP: ['crv', 'x'] };
-const MIN_RSA_BITS = 2048;
 const RSA_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
 /** The algorithms a key of each curve verifies; a key's `alg`, when present, must be one of them. */
 const CURVE_ALGS: Record<string, string[]> = { 'P-256': ['ES256'], 'P-384': ['ES384'], 'P-521': ['ES512'], Ed25519: ['EdDSA', 'Ed25519'] };
@@ -62,8 +62,8 @@ function usableSignatureKey(key: Members): JWK | undefined {
     clean[member] = key[member];
   }
   try {
-    const imported = createPublicKey({ key: clean as JsonWebKey, format: 'jwk' });
-    if (kty === 'RSA' && (imported.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) return undefined;
+    // the same limits as certificates: RSA size and exponent, curves
+    keyAlgorithms(createPublicKey({ key: clean as JsonWebKey, format: 'jwk' }));
   } catch {
     return undefined;
   }

@@ -117,10 +117,14 @@ export class JwksKeyCache {
   }
 }
 
+/** Without a kid a JWT is tried against this many keys at most: signature checks cost CPU. */
+const MAX_KEYS_WITHOUT_KID = 4;
+
 /** The keys named by the kid; with no kid (or none named by it), the keys that carry no kid. */
 function candidatesFor(keys: ImportedKey[], kid: string | undefined): ImportedKey[] {
   const named = kid === undefined ? [] : keys.filter((k) => k.kid === kid);
-  return named.length > 0 ? named : keys.filter((k) => k.kid === undefined || kid === undefined);
+  if (named.length > 0) return named;
+  return keys.filter((k) => k.kid === undefined || kid === undefined).slice(0, MAX_KEYS_WITHOUT_KID);
 }
 
 /** Imports what can be imported; a key tokenmint cannot use is left out rather than failing the set. */

@@ -74,7 +74,11 @@ function isLoopbackName(host: string): boolean {
 /** ipaddr.js's range name; `process` unwraps IPv4-mapped IPv6 so ::ffff:10.0.0.1 counts as private. */
 function rangeOf(address: string): string {
   try {
-    return ipaddr.process(address).range();
+    const parsed = ipaddr.process(address);
+    const range = parsed.range();
+    // deprecated IPv4-compatible IPv6 (::a.b.c.d, e.g. [::127.0.0.1]) may still reach IPv4 hosts
+    if (range === 'unicast' && parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((part) => part === 0)) return 'ipv4Compatible';
+    return range;
   } catch {
     return 'unparseable';
   }

@@ -13,8 +13,8 @@ export interface InputJwtPolicy {
   /** the source's allowlist; intersected with ASYMMETRIC_ALGS */
   algorithms: string[];
   issuer: string;
-  /** exactly-one: `aud` is that string or a one-element array of it (private_key_jwt); any-of: one member must be listed */
-  audience: { mode: 'exactly-one'; value: string } | { mode: 'any-of'; values: string[] };
+  /** exactly-one: `aud` is one of the values, as a string or a one-element array (private_key_jwt); any-of: one member must be listed */
+  audience: { mode: 'exactly-one' | 'any-of'; values: string[] };
   leewaySeconds: number;
   maxLifetimeSeconds: number;
   /** when set, `sub` must equal it (private_key_jwt: the client_id) */
@@ -73,9 +73,11 @@ export async function verifyInputJwt(token: string, policy: InputJwtPolicy, reso
   const header = decodeObject(headerPart, 'header');
   const alg = header.alg;
   if (typeof alg !== 'string' || !ASYMMETRIC_ALGS.includes(alg) || !policy.algorithms.includes(alg)) refuse(`algorithm ${String(alg)} not allowed`);
+  if (header.typ !== undefined && typeof header.typ !== 'string') refuse('typ is not a string');
   if (typeof header.typ === 'string' && ACCESS_TOKEN_TYPES.has(header.typ.toLowerCase()) && !policy.acceptAccessTokens) refuse('an access token is not an assertion');
   if (header.crit !== undefined) refuse('crit header not understood');
-  const kid = typeof header.kid === 'string' ? header.kid : undefined;
+  if (header.kid !== undefined && (typeof header.kid !== 'string' || header.kid.length > 256)) refuse('kid is not a usable string');
+  const kid = header.kid as string | undefined;
   const candidates = await resolveKeys({ kid, alg: alg as string });
   if (candidates.length === 0) throw new InputJwtError(`no trusted key${kid ? ` with kid ${kid.slice(0, 80)}` : ''}`, undefined, true);
   const source = await firstVerifying(token, alg as string, candidates);
@@ -135,7 +137,8 @@ function isNumericDate(value: unknown): boolean {
 
 function audienceMatches(aud: unknown, rule: InputJwtPolicy['audience']): boolean {
   if (rule.mode === 'exactly-one') {
-    return aud === rule.value || (Array.isArray(aud) && aud.length === 1 && aud[0] === rule.value);
+    const single: unknown = Array.isArray(aud) && aud.length === 1 ? aud[0] : aud;
+    return typeof single === 'string' && rule.values.includes(single);
   }
   const values = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
   return values.some((v) => typeof v === 'string' && rule.values.includes(v));

@@ -156,21 +156,26 @@ test.serial('jwks add --url fetches the JWKS now and keeps every given option', 
 });
 
 test.serial('jwks add --discovery takes the issuer and jwks_uri from the discovery document', async (t) => {
-  const external = await externalIssuer({ issuer: 'https://idp.partner.example' });
+  // the document lives at <issuer>/.well-known/openid-configuration, as OpenID Discovery has it
+  const external = await externalIssuer();
   const view = await json(t, 'jwks', 'add', 'idp', '--discovery', external.discoveryUrl, '--app', 'reports');
   t.like(view, {
     name: 'idp',
     kind: 'discovery',
     url: external.discoveryUrl,
     jwks_uri: external.jwksUrl,
-    issuer: 'https://idp.partner.example',
+    issuer: external.issuer,
     keys: 1,
     kids: [external.keys[0]!.kid],
   });
   t.is(external.hitsOf('/.well-known/openid-configuration'), 1);
   t.is(external.hitsOf('/jwks.json'), 1);
+});
 
-  // the same issuer, stated, is fine
+test.serial('jwks add --discovery believes an issuer found elsewhere than under itself only when --issuer states it', async (t) => {
+  const external = await externalIssuer({ issuer: 'https://idp.partner.example' });
+  await refused(t, ['jwks', 'add', 'idp-elsewhere', '--discovery', external.discoveryUrl, '--app', 'reports'], /not where it was found/);
+  t.is(await sourceNamed(t, 'idp-elsewhere'), undefined);
   const stated = await json(t, 'jwks', 'add', 'idp-stated', '--discovery', external.discoveryUrl, '--issuer', 'https://idp.partner.example', '--app', 'reports');
   t.is(stated.issuer, 'https://idp.partner.example');
 });
@@ -186,7 +191,8 @@ test.serial('jwks add refuses a source whose issuer is this issuer, stated or di
   const external = await externalIssuer({ issuer: TEST_ISSUER });
   await refused(t, ['jwks', 'add', 'self-doc', '--file', external.jwksFile(dir), '--issuer', TEST_ISSUER, '--app', 'reports'], /this issuer/);
   await refused(t, ['jwks', 'add', 'self-url', '--url', external.jwksUrl, '--issuer', TEST_ISSUER, '--app', 'reports'], /this issuer/);
-  await refused(t, ['jwks', 'add', 'self-discovered', '--discovery', external.discoveryUrl, '--app', 'reports'], /this issuer/);
+  await refused(t, ['jwks', 'add', 'self-discovered', '--discovery', external.discoveryUrl, '--issuer', TEST_ISSUER, '--app', 'reports'], /this issuer/);
+  await refused(t, ['jwks', 'add', 'self-found', '--discovery', external.discoveryUrl, '--app', 'reports'], /not where it was found/);
   const names = (await sources(t)).map((s) => s.name);
   t.false(names.some((n) => n.startsWith('self-')), names.join(','));
 });
@@ -344,13 +350,13 @@ test.serial('jwks refresh fetches a URL source again and picks up a rotated key'
 });
 
 test.serial('jwks refresh of a discovery source reads the discovery document again', async (t) => {
-  const external = await externalIssuer({ issuer: 'https://discovered.example' });
+  const external = await externalIssuer();
   await json(t, 'jwks', 'add', 'discovered', '--discovery', external.discoveryUrl, '--app', 'reports');
   const rotated = await external.rotate();
   const refreshed = await json(t, 'jwks', 'refresh', 'discovered');
   t.is(external.hitsOf('/.well-known/openid-configuration'), 2);
   t.is(external.hitsOf('/jwks.json'), 2);
-  t.like(refreshed, { issuer: 'https://discovered.example', jwks_uri: external.jwksUrl, kids: [rotated.kid] });
+  t.like(refreshed, { issuer: external.issuer, jwks_uri: external.jwksUrl, kids: [rotated.kid] });
 });
 
 test.serial('jwks refresh against a failing server exits 1, keeps the previous keys and records the error', async (t) => {

@@ -3,6 +3,8 @@ import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt, SignJWT, type JWTPayload } from 'jose';
+import { createPrisma } from '../../src/store/prisma.ts';
+import { purgeUsedAssertions } from '../../src/store/replay.ts';
 import { startInstance, TEST_ISSUER, type Instance } from '../helpers/instance.ts';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -64,6 +66,19 @@ test('an assertion is single-use, even when presented concurrently', async (t) =
   const racing = await assertion();
   const statuses = await Promise.all(Array.from({ length: 6 }, () => instance.token(form(racing)).then((r) => r.status)));
   t.is(statuses.filter((s) => s === 200).length, 1);
+});
+
+test('an assertion just past exp but within the leeway stays single-use through the purge of expired records', async (t) => {
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = await assertion({ iat: now - 120, exp: now - 30 });
+  t.is((await instance.token(form(jwt))).status, 200);
+  const db = createPrisma(instance.config.databaseFile);
+  try {
+    await purgeUsedAssertions(db, new Date());
+  } finally {
+    await db.$disconnect();
+  }
+  await failed(t, await instance.token(form(jwt)));
 });
 
 test('aud must be exactly this issuer: the token endpoint URL or an extra audience is refused in strict mode', async (t) => {

@@ -210,14 +210,18 @@ test('scope and audience/resource follow the application: invalid_scope, invalid
   t.deepEqual([(await granted(t, await bearer(await cluster.sign(), { audience: 'https://other.example' }))).aud].flat(), ['https://other.example']);
 });
 
-test('a disabled application is invalid_client, named or found from the source', async (t) => {
+test('a disabled application gets no token, named or found from the source, and the answer is that of an unknown one', async (t) => {
   await granted(t, await bearer(await doomed.sign()));
   const disable = await instance.admin('app', 'disable', 'doomed-app');
   t.is(disable.code, 0, disable.stderr);
-  const status = await untilPropagated(async () => (await bearer(await doomed.sign())).status, (s) => s === 401);
-  t.is(status, 401);
-  await refused(t, await bearer(await doomed.sign()), 401, 'invalid_client');
-  await refused(t, await bearer(await doomed.sign(), { client_id: 'doomed-app' }), 401, 'invalid_client');
+  const status = await untilPropagated(async () => (await bearer(await doomed.sign())).status, (s) => s === 400);
+  t.is(status, 400);
+  await refused(t, await bearer(await doomed.sign()), 400, 'invalid_grant');
+  await refused(t, await bearer(await doomed.sign(), { client_id: 'doomed-app' }), 400, 'invalid_grant');
+  // without client authentication, an unknown client_id is answered exactly like a disabled one
+  const unknown = await bearer(await doomed.sign(), { client_id: 'no-such-app' });
+  const disabled = await bearer(await doomed.sign(), { client_id: 'doomed-app' });
+  t.deepEqual([unknown.status, await unknown.json()], [disabled.status, await disabled.json()]);
 });
 
 test('an access token of this issuer is refused as an assertion', async (t) => {

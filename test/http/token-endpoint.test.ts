@@ -138,6 +138,15 @@ test('two client authentication methods at once are invalid_request', async (t) 
   await expectError(t, both, 400, 'invalid_request', /exactly one/);
   const withPassword = await instance.token({ grant_type: 'client_credentials', client_id: 'billing', client_secret: secret, username: 'u', password: 'p' });
   await expectError(t, withPassword, 400, 'invalid_request', /exactly one/);
+  // client_secret carries a JWT only when no client_assertion is sent
+  const assertionAndSecret = await instance.token({
+    grant_type: 'client_credentials',
+    client_id: 'billing',
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: 'a.b.c',
+    client_secret: secret,
+  });
+  await expectError(t, assertionAndSecret, 400, 'invalid_request', /exactly one/);
 });
 
 test('a Basic client_id that differs from the body client_id is invalid_request', async (t) => {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,12 +42,20 @@ test('an X.509 certificate gives its key, fingerprint and validity', (t) => {
   }
 });
 
+/** An RSA public key with e = 1, for which anyone can forge a signature. */
+function exponentOne(): string {
+  const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), e: 'AQ' };
+  return createPublicKey({ key: jwk, format: 'jwk' }).export({ format: 'pem', type: 'spki' }).toString();
+}
+
 test('a private key is refused, and so are weak or unsupported keys and garbage', (t) => {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const refusals: [string, RegExp][] = [
     [privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(), /private key/],
     [privateKey.export({ format: 'pem', type: 'sec1' }).toString(), /private key/],
-    [spki('rsa', { modulusLength: 1024 }), /at least 2048 bits/],
+    [spki('rsa', { modulusLength: 1024 }), /2048 to 8192 bits/],
+    [exponentOne(), /exponent/],
     [spki('ec', { namedCurve: 'secp256k1' }), /unsupported EC curve/],
     ['hello', /no PEM block/],
     ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----', /cannot be parsed/],

@@ -65,6 +65,9 @@ test('keys that cannot verify signatures are skipped', async (t) => {
     { ...ecJwk, crv: 'P-384' },
     { ...ecJwk, y: undefined },
     { ...rsaJwk, n: 'AQAB' },
+    // e = 1: anyone could forge its signatures; an even exponent is no RSA key either
+    { ...rsaJwk, e: 'AQ' },
+    { ...rsaJwk, e: 'BA' },
     { ...rsaJwk, n: 12345 },
     { ...rsaJwk, kty: 'rsa' },
     { ...rsaJwk, kid: 'k'.repeat(257) },

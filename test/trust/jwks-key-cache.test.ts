@@ -306,3 +306,16 @@ test('a refresh failure for stale keys keeps serving them and records the failur
   t.is(stored.lastErrorAt?.getTime(), clock.now);
   t.deepEqual(modulusOf(await resolve({ kid: known.kid, alg: 'RS256' })), [known.publicJwk.n]);
 });
+
+test('a JWT without kid is tried against at most four keys, however many the source publishes', async (t) => {
+  const { issuer, source } = await newSource(t);
+  for (let i = 0; i < 7; i++) publish(issuer, await issuerKey('RS256'));
+  const { cache, fetches } = harness();
+  const stored = (await runAdmin(config, ['jwks', 'refresh', source.name])).code;
+  t.is(stored, 0);
+  const reloaded = (await findJwksSource(db, source.name))!;
+  t.is(reloaded.keys.length, 8);
+
+  t.is((await cache.resolver(reloaded)({ kid: undefined, alg: 'RS256' })).length, 4);
+  t.is(fetches(), 0);
+});

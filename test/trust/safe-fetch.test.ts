@@ -126,6 +126,9 @@ test('https to loopback, private, link-local and unspecified addresses is refuse
     'https://[::ffff:10.0.0.1]/',
     'https://[64:ff9b::a9fe:a9fe]/',
     'https://224.0.0.1/',
+    // IPv4-compatible IPv6, as the URL parser writes [::127.0.0.1]
+    `https://[::127.0.0.1]:${listener.port}/`,
+    'https://[::a00:1]/',
   ];
   for (const url of urls) {
     const message = await refused(t, url, PUBLIC_ONLY, /resolves to .*, an? \w+ address \(set JWKS_ALLOW_PRIVATE_NETWORKS to allow\)/);

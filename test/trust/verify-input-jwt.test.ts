@@ -145,12 +145,23 @@ test('a wrong iss is refused', async (t) => {
 });
 
 test('private_key_jwt: aud must be exactly the issuer, as a string or a one-element array', async (t) => {
-  const strict = policy({ audience: { mode: 'exactly-one', value: US }, subject: 'repo:acme/app' });
+  const strict = policy({ audience: { mode: 'exactly-one', values: [US] }, subject: 'repo:acme/app' });
   const key = trusting((await pair('RS256')).publicKey);
   await t.notThrowsAsync(verifyInputJwt(await sign('RS256', claims({ aud: [US] })), strict, key, NOW * 1000));
   await refused(t, await sign('RS256', claims({ aud: [US, 'https://other.example'] })), /aud/, strict, key);
   await refused(t, await sign('RS256', claims({ aud: `${US}/token` })), /aud/, strict, key);
   await refused(t, await sign('RS256', claims({ sub: 'someone-else' })), /sub/, strict, key);
+  // compat accepts the token endpoint too, but still as the only audience
+  const compat = policy({ audience: { mode: 'exactly-one', values: [US, `${US}/token`] }, subject: 'repo:acme/app' });
+  await t.notThrowsAsync(verifyInputJwt(await sign('RS256', claims({ aud: `${US}/token` })), compat, key, NOW * 1000));
+  await refused(t, await sign('RS256', claims({ aud: ['https://other-as.example', US] })), /aud/, compat, key);
+});
+
+test('a kid or typ that is not a string is refused', async (t) => {
+  const key = trusting((await pair('RS256')).publicKey);
+  for (const header of [{ kid: 7 }, { kid: { a: 1 } }, { typ: ['at+jwt'] }]) {
+    await refused(t, await sign('RS256', claims(), header), /kid|typ/, undefined, key);
+  }
 });
 
 test('our own access token (typ at+jwt) is never accepted as an assertion', async (t) => {
