@@ -10,6 +10,7 @@ import { createApplication, disableApplication, listAllApplications, requireAppl
 import type { AdminContext } from './context.ts';
 import { registerCertificateCommands } from './cli-certificates.ts';
 import { registerJwksCommands } from './cli-jwks.ts';
+import { registerPolicyCommands } from './cli-policies.ts';
 import { AdminError } from './errors.ts';
 import { parseDuration, splitList } from './input.ts';
 import { formatRecord, formatTable, type Output } from './output.ts';
@@ -108,6 +109,7 @@ function program(run: Run, out: Output, err: Output): Command {
 
   registerCertificateCommands(root, leaf, run);
   registerJwksCommands(root, leaf, run);
+  registerPolicyCommands(root, leaf, run);
 
   const keys = root.command('keys').description('signing keys');
   leaf(keys, 'list', 'list signing keys').action(run(async (ctx) => ({

@@ -1,4 +1,4 @@
-import type { AppPassword, Application, JwksSource, ServiceAccount, SigningKeyRecord, StoredAuditEvent, VerificationCertificate } from '../store/types.ts';
+import type { AppPassword, Application, JwksSource, PolicyRecord, ServiceAccount, SigningKeyRecord, StoredAuditEvent, VerificationCertificate } from '../store/types.ts';
 import { parseVerificationPem } from '../trust/certificates.ts';
 
 /** What the CLI shows (and prints with --json): snake_case, never a hash or a private key. */
@@ -112,5 +112,18 @@ export function jwksSourceView(source: JwksSource): View {
     last_error: source.lastError,
     last_error_at: iso(source.lastErrorAt),
     created_at: iso(source.createdAt),
+  };
+}
+
+export function policyView(policy: PolicyRecord): View {
+  return {
+    name: policy.name,
+    kind: policy.kind,
+    enabled: policy.enabled,
+    applications: policy.bindings.map((b) => b.clientId),
+    description: policy.description,
+    expression: policy.expression,
+    created_at: iso(policy.createdAt),
+    updated_at: iso(policy.updatedAt),
   };
 }

@@ -7,26 +7,33 @@ export const clientCredentials: Grant = {
   grantType: 'client_credentials',
   requires: 'client_credentials',
   clientAuthentication: 'required',
-  async handle({ params, caller }, deps) {
+  async handle({ params, caller, ip, trace }, deps) {
     if (!caller) throw new Error('client_credentials runs only for an authenticated caller');
     const scopes = resolveScopes(caller.app, params.get('scope'));
     const audience = resolveAudience(caller.app, params.get('audience'), params.get('resource'));
+    const common = { app: caller.app, scopes, audience, trace };
+    const grantType = params.get('grant_type')!;
     if (caller.kind === 'service-account') {
       const { account } = caller;
       return issueAccessToken(deps, {
-        app: caller.app,
+        ...common,
         subject: account.username,
-        scopes,
-        audience,
         extraClaims: { groups: account.groups, permissions: account.permissions },
+        policy: { grantType, ip, serviceAccount: account },
       });
     }
-    if (caller.kind === 'assertion' && caller.assertion.mode === 'federated') {
+    if (caller.kind === 'assertion') {
       const { assertion } = caller;
-      return issueAccessToken(deps, { app: caller.app, subject: assertion.subject, scopes, audience, extraClaims: { src_iss: assertion.issuer } });
+      const federated = assertion.mode === 'federated';
+      return issueAccessToken(deps, {
+        ...common,
+        subject: federated ? assertion.subject : caller.app.clientId,
+        extraClaims: federated ? { src_iss: assertion.issuer } : undefined,
+        policy: { grantType, ip, jwtClaims: assertion.claims },
+      });
     }
-    // the application itself, by its secret or by private_key_jwt
-    return issueAccessToken(deps, { app: caller.app, subject: caller.app.clientId, scopes, audience });
+    // the application itself, by its secret
+    return issueAccessToken(deps, { ...common, subject: caller.app.clientId, policy: { grantType, ip } });
   },
 };
 

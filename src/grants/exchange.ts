@@ -38,6 +38,8 @@ export async function exchangeJwt(
     scopes,
     audience,
     extraClaims: assertion.mode === 'federated' ? { src_iss: assertion.issuer } : undefined,
+    policy: { grantType: grant.grantType, ip: request.ip, jwtClaims: assertion.claims },
+    trace: request.trace,
   });
   if (options.issuedTokenType) result.response = { ...result.response, issued_token_type: options.issuedTokenType };
   return result;

@@ -11,6 +11,8 @@ export interface GrantDeps extends AssertionDeps {
 export interface GrantTrace {
   app?: Application;
   assertion?: VerifiedAssertion;
+  /** the policy that denied the request */
+  policy?: string;
 }
 
 export interface GrantRequest {

@@ -104,6 +104,7 @@ function audit(writer: BackgroundWriter, ctx: Context, seen: TokenRequestTrace, 
   if (caller?.kind === 'application') details.method = caller.method;
   if (caller?.kind === 'assertion') Object.assign(details, { method: caller.assertion.mode, ...describeAssertion(caller.assertion) });
   if (seen.grant.assertion) details.grant_assertion = describeAssertion(seen.grant.assertion);
+  if (seen.grant.policy) details.policy = seen.grant.policy;
   if (result) details.jti = result.jti;
   if (error instanceof OAuthError) details.error = error.error;
   const failure = error !== undefined || !result;

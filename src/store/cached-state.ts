@@ -4,8 +4,9 @@ import type { Db } from './prisma.ts';
 import { findAppPassword, findServiceAccount } from './service-accounts.ts';
 import { readStateVersion } from './state-version.ts';
 import { listJwksSources } from './jwks-sources.ts';
+import { listPolicies } from './policies.ts';
 import { listCertificates } from './trust.ts';
-import type { AppPassword, Application, JwksSource, ServiceAccount, VerificationCertificate } from './types.ts';
+import type { AppPassword, Application, JwksSource, PolicyRecord, ServiceAccount, VerificationCertificate } from './types.ts';
 
 /** Every verification certificate and JWKS source, with their bindings: few rows, loaded whole. */
 export interface TrustMaterial {
@@ -29,6 +30,7 @@ export class CachedState {
   };
   private allApplications: Promise<Application[]> | undefined;
   private trustMaterial: Promise<TrustMaterial> | undefined;
+  private allPolicies: Promise<PolicyRecord[]> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -69,6 +71,15 @@ export class CachedState {
     return this.allApplications;
   }
 
+  /** Every policy with its bindings; the same array until an admin change. */
+  policies(): Promise<PolicyRecord[]> {
+    this.allPolicies ??= listPolicies(this.db).catch((error: unknown) => {
+      this.allPolicies = undefined;
+      throw error;
+    });
+    return this.allPolicies;
+  }
+
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }
@@ -101,6 +112,7 @@ export class CachedState {
     for (const map of Object.values(this.maps)) map.clear();
     this.allApplications = undefined;
     this.trustMaterial = undefined;
+    this.allPolicies = undefined;
     for (const listener of this.listeners) listener();
   }
 

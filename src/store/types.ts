@@ -118,3 +118,16 @@ export interface JwksSource {
   applicationIds: number[];
   clientIds: string[];
 }
+
+export interface PolicyRecord {
+  id: number;
+  name: string;
+  kind: 'allow' | 'claims';
+  expression: string;
+  description: string;
+  enabled: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  /** the bound applications, each with this policy's position among its policies */
+  bindings: { applicationId: number; clientId: string; position: number }[];
+}

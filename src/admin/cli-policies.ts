@@ -1,0 +1,79 @@
+import type { Command } from 'commander';
+import type { Leaf, Run } from './cli.ts';
+import { collect } from './cli-options.ts';
+import { AdminError } from './errors.ts';
+import { splitList } from './input.ts';
+import { addPolicy, changePolicy, listAllPolicies, removePolicy, requirePolicy, testPolicy } from './policies.ts';
+import { policyView } from './views.ts';
+
+/** policy add | list | show | update | remove | test */
+export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): void {
+  const policy = root.command('policy').description('CEL policies: who gets a token, and what it says');
+  leaf(policy, 'add <name>', 'add a policy, checked now, for the given applications')
+    .requiredOption('--expression <cel>', 'the CEL expression')
+    .option('--app <client_id>', 'bind to this application (repeatable; evaluated after its other policies)', collect, [])
+    .option('--kind <kind>', 'allow (returns a bool) or claims (returns a map for the token)', 'allow')
+    .option('--description <text>', 'what it is for')
+    .action(run(async (ctx, [name], o) => ({
+      record: policyView(await addPolicy(ctx, {
+        name: name!,
+        clientIds: o.app as string[],
+        expression: o.expression as string,
+        kind: o.kind as string,
+        description: o.description as string | undefined,
+      })),
+    })));
+  leaf(policy, 'list', 'list policies').action(run(async (ctx) => ({
+    rows: (await listAllPolicies(ctx)).map(policyView),
+    columns: ['name', 'kind', 'enabled', 'applications', 'expression'],
+  })));
+  leaf(policy, 'show <name>', 'show one policy').action(run(async (ctx, [name]) => ({ record: policyView(await requirePolicy(ctx, name!)) })));
+  leaf(policy, 'update <name>', 'change a policy; a new expression is checked first')
+    .option('--expression <cel>', 'a new expression')
+    .option('--description <text>', 'a new description')
+    .option('--enable', 'evaluate it again')
+    .option('--disable', 'stop evaluating it, keeping it and its bindings')
+    .option('--app <client_id>', 'also bind to this application (repeatable)', collect, [])
+    .option('--remove-app <client_id>', 'unbind from this application (repeatable)', collect, [])
+    .action(run(async (ctx, [name], o) => {
+      if (o.enable && o.disable) throw new AdminError('give --enable or --disable, not both');
+      const changes = {
+        expression: o.expression as string | undefined,
+        description: o.description as string | undefined,
+        enabled: o.enable ? true : o.disable ? false : undefined,
+        bind: o.app as string[],
+        unbind: o.removeApp as string[],
+      };
+      if (Object.values(changes).every((v) => v === undefined || (Array.isArray(v) && v.length === 0))) throw new AdminError('nothing to change');
+      return { record: policyView(await changePolicy(ctx, name!, changes)) };
+    }));
+  leaf(policy, 'remove <name>', 'delete a policy and its bindings').action(run(async (ctx, [name]) => ({ record: policyView(await removePolicy(ctx, name!)) })));
+  leaf(policy, 'test <name>', 'evaluate a policy without issuing anything')
+    .option('--jwt <file>', 'a file holding the input JWT (its signature is not checked here)')
+    .option('--username <username>', 'a service account as the caller')
+    .option('--app <client_id>', 'the application (default: the first one the policy is bound to)')
+    .option('--ip <address>', 'the client IP', '127.0.0.1')
+    .option('--scopes <scopes>', 'space-separated scopes (default: the application\'s default scopes)')
+    .option('--grant-type <grant_type>', 'the grant type the request would use')
+    .action(run(async (ctx, [name], o) => {
+      const { policy: tested, client_id, decision } = await testPolicy(ctx, {
+        name: name!,
+        jwtFile: o.jwt as string | undefined,
+        username: o.username as string | undefined,
+        clientId: o.app as string | undefined,
+        ip: o.ip as string,
+        scopes: o.scopes === undefined ? undefined : splitList(o.scopes as string, / +/),
+        grantType: o.grantType as string | undefined,
+      });
+      return {
+        record: {
+          policy: tested.name,
+          kind: tested.kind,
+          client_id,
+          decision: decision.allowed ? 'allow' : 'deny',
+          reason: decision.allowed ? null : decision.reason,
+          claims: decision.allowed ? decision.claims : null,
+        },
+      };
+    }));
+}

@@ -1,0 +1,153 @@
+import { decodeJwt } from 'jose';
+import { readFileSync } from 'node:fs';
+import { policyContext } from '../policies/context.ts';
+import { decide, type PolicyDecision } from '../policies/evaluate.ts';
+import { compilePolicy, POLICY_KINDS, PolicyExpressionError, type PolicyKind } from '../policies/expression.ts';
+import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
+import { findApplication } from '../store/applications.ts';
+import { bindPolicy, deletePolicy, findPolicy, insertPolicy, listPolicies, unbindPolicy, updatePolicy } from '../store/policies.ts';
+import { findServiceAccount } from '../store/service-accounts.ts';
+import type { PolicyRecord } from '../store/types.ts';
+import type { AdminContext } from './context.ts';
+import { AdminError } from './errors.ts';
+import { check, identifier } from './input.ts';
+
+/** Compiles now, so that a broken expression is refused here and never at request time. */
+function compiled(expression: string, kind: PolicyKind): void {
+  try {
+    compilePolicy(expression, kind);
+  } catch (error) {
+    if (error instanceof PolicyExpressionError) throw new AdminError(`the expression is refused: ${error.message.replace(/\s*\n\s*/g, ' ')}`);
+    throw error;
+  }
+}
+
+function kindOf(value: string | undefined): PolicyKind {
+  const kind = value ?? 'allow';
+  if (!POLICY_KINDS.includes(kind as PolicyKind)) throw new AdminError('--kind must be allow or claims');
+  return kind as PolicyKind;
+}
+
+export async function addPolicy(
+  ctx: AdminContext,
+  input: { name: string; clientIds: string[]; expression: string; kind?: string; description?: string },
+): Promise<PolicyRecord> {
+  const name = check(identifier, input.name, 'name');
+  const kind = kindOf(input.kind);
+  if (input.clientIds.length === 0) throw new AdminError('give at least one --app: a policy applies to the applications it is bound to');
+  compiled(input.expression, kind);
+  return adminTransaction(ctx.db, async (tx) => {
+    if (await findPolicy(tx, name)) throw new AdminError(`a policy named ${name} exists already`);
+    const policy = await insertPolicy(tx, { name, kind, expression: input.expression.trim(), description: input.description ?? '', enabled: true });
+    for (const clientId of new Set(input.clientIds)) {
+      const app = await findApplication(tx, clientId);
+      if (!app) throw new AdminError(`no application ${JSON.stringify(clientId)}`);
+      await bindPolicy(tx, policy.id, app.id);
+    }
+    await recordAdminChange(tx, { action: 'policy.added', details: { name, kind, applications: [...new Set(input.clientIds)] } });
+    return (await findPolicy(tx, name))!;
+  });
+}
+
+export function listAllPolicies(ctx: AdminContext): Promise<PolicyRecord[]> {
+  return listPolicies(ctx.db);
+}
+
+export async function requirePolicy(ctx: AdminContext, name: string): Promise<PolicyRecord> {
+  const policy = await findPolicy(ctx.db, name);
+  if (!policy) throw new AdminError(`no policy ${JSON.stringify(name)}`);
+  return policy;
+}
+
+export interface PolicyChanges {
+  expression?: string;
+  description?: string;
+  enabled?: boolean;
+  bind?: string[];
+  unbind?: string[];
+}
+
+export async function changePolicy(ctx: AdminContext, name: string, changes: PolicyChanges): Promise<PolicyRecord> {
+  const current = await requirePolicy(ctx, name);
+  if (changes.expression !== undefined) compiled(changes.expression, current.kind);
+  return adminTransaction(ctx.db, async (tx) => {
+    const policy = await findPolicy(tx, name);
+    if (!policy) throw new AdminError(`no policy ${JSON.stringify(name)}`);
+    await updatePolicy(tx, name, {
+      ...(changes.expression !== undefined ? { expression: changes.expression.trim() } : {}),
+      ...(changes.description !== undefined ? { description: changes.description } : {}),
+      ...(changes.enabled !== undefined ? { enabled: changes.enabled } : {}),
+    });
+    for (const clientId of new Set(changes.bind ?? [])) {
+      const app = await findApplication(tx, clientId);
+      if (!app) throw new AdminError(`no application ${JSON.stringify(clientId)}`);
+      if (!policy.bindings.some((b) => b.applicationId === app.id)) await bindPolicy(tx, policy.id, app.id);
+    }
+    for (const clientId of new Set(changes.unbind ?? [])) {
+      const app = await findApplication(tx, clientId);
+      if (!app || !(await unbindPolicy(tx, policy.id, app.id))) throw new AdminError(`policy ${name} is not bound to ${JSON.stringify(clientId)}`);
+    }
+    await recordAdminChange(tx, { action: 'policy.updated', details: { name, changed: Object.keys(changes).filter((k) => changes[k as keyof PolicyChanges] !== undefined) } });
+    return (await findPolicy(tx, name))!;
+  });
+}
+
+export async function removePolicy(ctx: AdminContext, name: string): Promise<PolicyRecord> {
+  return adminTransaction(ctx.db, async (tx) => {
+    const policy = await findPolicy(tx, name);
+    if (!policy || !(await deletePolicy(tx, name))) throw new AdminError(`no policy ${JSON.stringify(name)}`);
+    await recordAdminChange(tx, { action: 'policy.removed', details: { name } });
+    return policy;
+  });
+}
+
+export interface PolicyTestInput {
+  name: string;
+  jwtFile?: string;
+  username?: string;
+  clientId?: string;
+  ip?: string;
+  scopes?: string[];
+  grantType?: string;
+}
+
+/**
+ * Evaluates one policy as a token request would, without issuing anything. The JWT's signature is
+ * not checked: this tests the policy, not the JWT.
+ */
+export async function testPolicy(ctx: AdminContext, input: PolicyTestInput): Promise<{ policy: PolicyRecord; client_id: string; decision: PolicyDecision }> {
+  const policy = await requirePolicy(ctx, input.name);
+  const clientId = input.clientId ?? policy.bindings[0]?.clientId;
+  if (!clientId) throw new AdminError('the policy is bound to no application: give --app');
+  const app = await findApplication(ctx.db, clientId);
+  if (!app) throw new AdminError(`no application ${JSON.stringify(clientId)}`);
+  let jwtClaims: Record<string, unknown> | undefined;
+  if (input.jwtFile !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(input.jwtFile, 'utf8').trim();
+    } catch {
+      throw new AdminError(`cannot read ${input.jwtFile}`);
+    }
+    try {
+      jwtClaims = decodeJwt(text) as Record<string, unknown>;
+    } catch {
+      throw new AdminError(`${input.jwtFile} does not hold a JWT`);
+    }
+  }
+  const serviceAccount = input.username === undefined ? undefined : await findServiceAccount(ctx.db, input.username);
+  if (input.username !== undefined && !serviceAccount) throw new AdminError(`no service account ${JSON.stringify(input.username)}`);
+  const context = policyContext(app, input.scopes ?? app.defaultScopes, {
+    grantType: input.grantType ?? (jwtClaims ? 'urn:ietf:params:oauth:grant-type:jwt-bearer' : 'client_credentials'),
+    ip: input.ip ?? '127.0.0.1',
+    jwtClaims,
+    serviceAccount: serviceAccount ?? undefined,
+  });
+  let compiledPolicy;
+  try {
+    compiledPolicy = compilePolicy(policy.expression, policy.kind);
+  } catch (error) {
+    throw new AdminError(`the stored expression no longer compiles: ${(error as Error).message}`);
+  }
+  return { policy, client_id: clientId, decision: decide([{ name: policy.name, compiled: compiledPolicy }], 'all', context) };
+}

@@ -1,0 +1,97 @@
+// Runs an application's policies on one token request: allow policies decide (mode all or any),
+// then claims policies add to the token. Any error while evaluating is a denial.
+import { POLICY_PROTECTED_CLAIMS, type CompiledPolicy, type PolicyContext } from './expression.ts';
+
+/** Work a policy may do on one request: input elements raised to its comprehension depth. */
+export const POLICY_COST_LIMIT = 100_000;
+
+export interface BoundPolicy {
+  name: string;
+  compiled: CompiledPolicy;
+}
+
+export type PolicyDecision =
+  | { allowed: true; claims: Record<string, unknown> }
+  | { allowed: false; policy: string; reason: string };
+
+export function decide(policies: BoundPolicy[], mode: 'all' | 'any', context: PolicyContext): PolicyDecision {
+  const inputSize = countElements(context);
+  const allows = policies.filter((p) => p.compiled.kind === 'allow');
+  if (allows.length > 0) {
+    const outcomes = allows.map((policy) => ({ policy, outcome: run(policy, context, inputSize) }));
+    const passed = outcomes.filter((o) => o.outcome.value === true);
+    const deciding = mode === 'all' ? outcomes.find((o) => o.outcome.value !== true) : passed.length > 0 ? undefined : outcomes[0];
+    if (deciding) {
+      const { error } = deciding.outcome;
+      const reason = error ?? (mode === 'any' && allows.length > 1 ? 'no allow policy returned true' : 'returned false');
+      return { allowed: false, policy: deciding.policy.name, reason };
+    }
+  }
+  const claims: Record<string, unknown> = {};
+  for (const policy of policies.filter((p) => p.compiled.kind === 'claims')) {
+    const { value, error } = run(policy, context, inputSize);
+    const problem = error ?? claimsProblem(value);
+    if (problem) return { allowed: false, policy: policy.name, reason: problem };
+    Object.assign(claims, toJson(value));
+  }
+  return { allowed: true, claims };
+}
+
+function run(policy: BoundPolicy, context: PolicyContext, inputSize: number): { value?: unknown; error?: string } {
+  if (Math.max(inputSize, 1) ** policy.compiled.comprehensionDepth > POLICY_COST_LIMIT) {
+    return { error: `cost limit: ${inputSize} input elements under ${policy.compiled.comprehensionDepth} nested comprehensions` };
+  }
+  try {
+    return { value: policy.compiled.evaluate(context) };
+  } catch (error) {
+    return { error: (error instanceof Error ? error.message : String(error)).split('\n')[0]!.slice(0, 300) };
+  }
+}
+
+/** Elements of every list and map in the context (and its strings' length bound by the JWT size cap). */
+function countElements(value: unknown): number {
+  if (Array.isArray(value)) return value.length + value.reduce((n: number, v) => n + countElements(v), 0);
+  if (value instanceof Date || value === null || typeof value !== 'object') return 0;
+  const entries = Object.values(value as Record<string, unknown>);
+  return entries.length + entries.reduce((n: number, v) => n + countElements(v), 0);
+}
+
+function claimsProblem(value: unknown): string | undefined {
+  const map = value instanceof Map ? Object.fromEntries(value) : value;
+  if (!map || typeof map !== 'object' || Array.isArray(map)) return 'a claims policy must return a map';
+  const names = value instanceof Map ? [...value.keys()] : Object.keys(map);
+  for (const name of names) {
+    if (typeof name !== 'string') return 'claim names must be strings';
+    if (POLICY_PROTECTED_CLAIMS.has(name)) return `claim ${name} is protected`;
+  }
+  try {
+    toJson(value);
+  } catch (error) {
+    return (error as Error).message;
+  }
+  return undefined;
+}
+
+/** CEL values as JSON: ints within 2^53 become numbers; bytes, timestamps, NaN and the like are refused. */
+function toJson(value: unknown): unknown {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error('claim values must be JSON: not a finite number');
+    return value;
+  }
+  if (typeof value === 'bigint') {
+    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) throw new Error('claim values must be JSON: integer out of range');
+    return Number(value);
+  }
+  if (Array.isArray(value)) return value.map(toJson);
+  if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [jsonKey(k), toJson(v)]));
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));
+  }
+  throw new Error('claim values must be JSON: strings, numbers, booleans, null, lists and maps');
+}
+
+function jsonKey(key: unknown): string {
+  if (typeof key !== 'string') throw new Error('claim values must be JSON: map keys must be strings');
+  return key;
+}
