@@ -86,6 +86,15 @@ try {
       body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwt }).toString(),
     });
   }
+  // the same request once the application has an allow and a claims policy
+  await admin(['policy', 'add', 'bench-allow', '--app', 'bench', '--expression', 'request.context["oauth_jwt"]["sub"].startsWith("system:serviceaccount:bench:") && ip_in(request.ip, "127.0.0.0/8")']);
+  await admin(['policy', 'add', 'bench-claims', '--app', 'bench', '--kind', 'claims', '--expression', '{"namespace": request.context["oauth_jwt"]["sub"].split(":")[2]}']);
+  await new Promise((r) => setTimeout(r, 1000));
+  await run('jwt-bearer, reused ES256 JWT, two policies', '/token', {
+    method: 'POST',
+    headers: form,
+    body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwts.ES256 }).toString(),
+  });
   await run('GET /.well-known/jwks.json', '/.well-known/jwks.json', { method: 'GET' });
   await run('wrong secret (one argon2id verify each)', '/token', {
     method: 'POST',

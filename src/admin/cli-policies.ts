@@ -41,10 +41,10 @@ export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): voi
         expression: o.expression as string | undefined,
         description: o.description as string | undefined,
         enabled: o.enable ? true : o.disable ? false : undefined,
-        bind: o.app as string[],
-        unbind: o.removeApp as string[],
+        bind: (o.app as string[]).length > 0 ? (o.app as string[]) : undefined,
+        unbind: (o.removeApp as string[]).length > 0 ? (o.removeApp as string[]) : undefined,
       };
-      if (Object.values(changes).every((v) => v === undefined || (Array.isArray(v) && v.length === 0))) throw new AdminError('nothing to change');
+      if (Object.values(changes).every((v) => v === undefined)) throw new AdminError('nothing to change');
       return { record: policyView(await changePolicy(ctx, name!, changes)) };
     }));
   leaf(policy, 'remove <name>', 'delete a policy and its bindings').action(run(async (ctx, [name]) => ({ record: policyView(await removePolicy(ctx, name!)) })));

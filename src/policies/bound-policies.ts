@@ -32,7 +32,7 @@ function compiledFor(expression: string, kind: PolicyKind): CompiledPolicy {
     } catch (error) {
       // saved expressions were compiled at save time; one that no longer compiles denies
       const message = error instanceof PolicyExpressionError ? error.message : 'does not compile';
-      hit = { kind, comprehensionDepth: 0, evaluate: () => { throw new Error(`the stored expression no longer compiles: ${message}`); } };
+      hit = { kind, costTerms: [], literalElements: 0, comprehensionDepth: 0, evaluate: () => { throw new Error(`the stored expression no longer compiles: ${message}`); } };
     }
     compiled.set(key, hit);
   }

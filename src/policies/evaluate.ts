@@ -2,8 +2,8 @@
 // then claims policies add to the token. Any error while evaluating is a denial.
 import { POLICY_PROTECTED_CLAIMS, type CompiledPolicy, type PolicyContext } from './expression.ts';
 
-/** Work a policy may do on one request: input elements raised to its comprehension depth. */
-export const POLICY_COST_LIMIT = 100_000;
+/** Estimated steps a policy may take on one request (see CompiledPolicy.costTerms). */
+export const POLICY_COST_LIMIT = 1_000_000;
 
 export interface BoundPolicy {
   name: string;
@@ -38,9 +38,9 @@ export function decide(policies: BoundPolicy[], mode: 'all' | 'any', context: Po
 }
 
 function run(policy: BoundPolicy, context: PolicyContext, inputSize: number): { value?: unknown; error?: string } {
-  if (Math.max(inputSize, 1) ** policy.compiled.comprehensionDepth > POLICY_COST_LIMIT) {
-    return { error: `cost limit: ${inputSize} input elements under ${policy.compiled.comprehensionDepth} nested comprehensions` };
-  }
+  const n = Math.max(1, inputSize + policy.compiled.literalElements);
+  const estimate = policy.compiled.costTerms.reduce((sum, count, power) => sum + (count ?? 0) * n ** power, 0);
+  if (estimate > POLICY_COST_LIMIT) return { error: `cost limit: about ${Math.round(estimate)} steps over ${n} elements exceeds ${POLICY_COST_LIMIT}` };
   try {
     return { value: policy.compiled.evaluate(context) };
   } catch (error) {
@@ -84,6 +84,8 @@ function toJson(value: unknown): unknown {
     return Number(value);
   }
   if (Array.isArray(value)) return value.map(toJson);
+  // CEL's uint
+  if (typeof value === 'object' && typeof (value as { valueOf(): unknown }).valueOf() === 'bigint') return toJson((value as { valueOf(): bigint }).valueOf());
   if (value instanceof Map) return Object.fromEntries([...value].map(([k, v]) => [jsonKey(k), toJson(v)]));
   if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v)]));

@@ -20,7 +20,15 @@ export class PolicyExpressionError extends Error {}
 
 export interface CompiledPolicy {
   kind: PolicyKind;
-  /** how deeply comprehensions nest: the runtime cost bound raises the input size to this power */
+  /**
+   * The expression's cost as a polynomial in N, the number of list and map elements it may meet:
+   * `costTerms[k]` steps cost N^k each. Inside k nested comprehensions a step runs N^k times, and
+   * an operator that scans a list (`in`, `==`, `+`, function calls) costs one more factor N.
+   */
+  costTerms: number[];
+  /** elements of the expression's own list and map literals, added to N */
+  literalElements: number;
+  /** how deeply comprehensions nest (a chain such as `l.map(...).filter(...)` does not nest) */
   comprehensionDepth: number;
   evaluate(context: PolicyContext): unknown;
 }
@@ -43,8 +51,14 @@ const environment = new Environment({
   .registerVariable('now', 'google.protobuf.Timestamp')
   .registerFunction('ip_in(string, string): bool', ipIn);
 
-/** `ip_in(ip, "10.0.0.0/8")`: false for anything that is not an address in the range, never an error. */
+/**
+ * `ip_in(ip, "10.0.0.0/8")`: false for anything that is not an address in the range, never an
+ * error. Only dotted four-part decimal IPv4 and standard IPv6 count as addresses: shorthand,
+ * octal or integer forms (`10.1`, `012.0.0.1`, `167772161`) mean different hosts to different parsers.
+ */
 export function ipIn(ip: string, cidr: string): boolean {
+  const slash = cidr.indexOf('/');
+  if (slash < 0 || !isPlainAddress(ip) || !isPlainAddress(cidr.slice(0, slash)) || !/^\d{1,3}$/.test(cidr.slice(slash + 1))) return false;
   try {
     const address = ipaddr.process(ip);
     const [network, bits] = ipaddr.parseCIDR(cidr);
@@ -53,6 +67,16 @@ export function ipIn(ip: string, cidr: string): boolean {
   } catch {
     return false;
   }
+}
+
+function isPlainAddress(text: string): boolean {
+  if (!text.includes(':')) return isPlainIPv4(text);
+  const embedded = /:([^:]*\.[^:]*)$/.exec(text);
+  return !text.includes('%') && ipaddr.IPv6.isValid(text) && (!embedded || isPlainIPv4(embedded[1]!));
+}
+
+function isPlainIPv4(text: string): boolean {
+  return /^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(text) && text.split('.').every((part) => Number(part) <= 255);
 }
 
 /** Parses, type-checks and bounds an expression; throws PolicyExpressionError with the reason. */
@@ -71,11 +95,12 @@ export function compilePolicy(text: string, kind: PolicyKind): CompiledPolicy {
   const wanted = kind === 'allow' ? 'bool' : 'map';
   const type = checked.type ?? 'dyn';
   if (type !== 'dyn' && !type.startsWith(wanted)) {
-    throw new PolicyExpressionError(`an ${kind} policy must return a ${wanted}, and this expression returns ${type}`);
+    throw new PolicyExpressionError(`a${kind === 'allow' ? 'n' : ''} ${kind} policy must return a ${wanted}, and this expression returns ${type}`);
   }
-  const comprehensionDepth = inspect(program.ast);
+  const cost = { terms: [] as number[], literalElements: 0, depth: 0 };
+  inspect(program.ast, 0, cost);
   if (kind === 'claims') refuseProtectedLiterals(program.ast);
-  return { kind, comprehensionDepth, evaluate: (context) => program(context as unknown as Record<string, unknown>) };
+  return { kind, costTerms: cost.terms, literalElements: cost.literalElements, comprehensionDepth: cost.depth, evaluate: (context) => program(context as unknown as Record<string, unknown>) };
 }
 
 /** authentik's policies are Python with `return`; the same text is accepted here. */
@@ -95,28 +120,36 @@ function describe(error: unknown): string {
   return `${message} (line ${line}, column ${column})`;
 }
 
+/** Operators that may walk a whole list or map (or string) rather than take one step. */
+const SCANNING = new Set(['in', '==', '!=', '+', 'call', 'rcall']);
+
 /**
- * Walks the syntax tree: the comprehension nesting depth (refused past the maximum) and every
- * `matches` pattern, which must be a literal that cannot backtrack catastrophically (the
- * evaluator's regular expressions are JavaScript's, not RE2).
+ * Walks the syntax tree at comprehension depth `depth`: adds each node's cost term, counts
+ * literal elements, refuses nesting past the maximum, and checks every `matches` pattern, which
+ * must be a literal that cannot backtrack catastrophically (the evaluator's regular expressions
+ * are JavaScript's, not RE2).
  */
-function inspect(node: ASTNode): number {
+function inspect(node: ASTNode, depth: number, cost: { terms: number[]; literalElements: number; depth: number }): void {
   const { op, args } = node as unknown as { op: string; args: unknown };
-  let depth = 0;
-  let children: ASTNode[] = [];
+  cost.depth = Math.max(cost.depth, depth);
+  if (depth > MAX_COMPREHENSION_DEPTH) throw new PolicyExpressionError(`comprehensions (all, exists, exists_one, map, filter) may nest ${MAX_COMPREHENSION_DEPTH} deep at most`);
+  const power = depth + (SCANNING.has(op) ? 1 : 0);
+  cost.terms[power] = (cost.terms[power] ?? 0) + 1;
+  if (op === 'list' || op === 'map') cost.literalElements += (args as unknown[]).length;
   if (op === 'rcall' || op === 'call') {
     const [name, ...rest] = args as [string, ...unknown[]];
     if (name === 'matches') checkPattern(op === 'rcall' ? (rest[1] as ASTNode[])[0] : (rest[0] as ASTNode[])[1]);
-    if (op === 'rcall' && COMPREHENSIONS.has(name)) depth = 1;
-    children = rest.flat(2).filter(isNode);
-  } else if (Array.isArray(args)) {
-    children = (args as unknown[]).flat(2).filter(isNode);
-  } else if (isNode(args)) {
-    children = [args];
+    if (op === 'rcall' && COMPREHENSIONS.has(name)) {
+      // the range is evaluated once; the body once per element
+      inspect(rest[0] as ASTNode, depth, cost);
+      for (const child of (rest[1] as unknown[]).flat(2).filter(isNode)) inspect(child, depth + 1, cost);
+      return;
+    }
+    for (const child of rest.flat(2).filter(isNode)) inspect(child, depth, cost);
+    return;
   }
-  const total = depth + Math.max(0, ...children.map(inspect));
-  if (total > MAX_COMPREHENSION_DEPTH) throw new PolicyExpressionError(`comprehensions (all, exists, exists_one, map, filter) may nest ${MAX_COMPREHENSION_DEPTH} deep at most`);
-  return total;
+  const children = Array.isArray(args) ? (args as unknown[]).flat(2).filter(isNode) : isNode(args) ? [args] : [];
+  for (const child of children) inspect(child, depth, cost);
 }
 
 /** A claims map literal naming a protected claim is refused now; computed names are checked per request. */
@@ -140,7 +173,7 @@ function checkPattern(node: ASTNode | undefined): void {
   if (!literal || literal.op !== 'value' || typeof literal.args !== 'string') throw new PolicyExpressionError('matches() takes a string literal pattern');
   const pattern = literal.args;
   if (pattern.length > MAX_PATTERN_LENGTH) throw new PolicyExpressionError(`a matches() pattern may have ${MAX_PATTERN_LENGTH} characters at most`);
-  if (/\\[1-9]|\(\?[=!<]/.test(pattern)) throw new PolicyExpressionError('matches() patterns may not use backreferences or lookaround');
+  if (/\\[1-9]|\\k<|\(\?<?[=!]/.test(pattern)) throw new PolicyExpressionError('matches() patterns may not use backreferences or lookaround');
   // a repeated group that itself repeats or alternates backtracks exponentially: (a+)+, (a|aa)*
   if (/\((?:[^()\\]|\\.)*(?:[+*?}|])(?:[^()\\]|\\.)*\)\s*(?:[+*]|\{\d*,\d*\})/.test(pattern)) {
     throw new PolicyExpressionError('matches() patterns may not repeat a group that itself repeats or alternates');
