@@ -2,9 +2,10 @@ import test, { type ExecutionContext } from 'ava';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeJwt, SignJWT, type JWTPayload } from 'jose';
+import { SignJWT, type JWTPayload } from 'jose';
 import { ExternalIssuer, issuerKey } from '../helpers/external-issuer.ts';
 import { startInstance, TEST_ISSUER, type Instance } from '../helpers/instance.ts';
+import { granted } from '../helpers/responses.ts';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -45,11 +46,6 @@ test.after.always(() => instance?.close());
 
 type Body = Record<string, string>;
 
-async function granted(t: ExecutionContext, res: Response): Promise<ReturnType<typeof decodeJwt>> {
-  const body = (await res.json()) as Body;
-  t.is(res.status, 200, JSON.stringify(body));
-  return decodeJwt(body.access_token ?? '');
-}
 
 async function unauthenticated(t: ExecutionContext, res: Response): Promise<void> {
   const body = (await res.json()) as Body;

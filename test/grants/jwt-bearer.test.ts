@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { ExternalIssuer, issuerKey } from '../helpers/external-issuer.ts';
 import { basic, startInstance, TEST_ISSUER, untilPropagated, type Instance } from '../helpers/instance.ts';
+import { granted } from '../helpers/responses.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA'];
@@ -57,11 +58,6 @@ test.after.always(async () => {
 
 type Body = Record<string, string>;
 
-async function granted(t: ExecutionContext, res: Response): Promise<ReturnType<typeof decodeJwt>> {
-  const body = (await res.json()) as Body;
-  t.is(res.status, 200, JSON.stringify(body));
-  return decodeJwt(body.access_token ?? '');
-}
 
 async function refused(t: ExecutionContext, res: Response, status: number, error: string): Promise<Body> {
   const body = (await res.json()) as Body;

@@ -3,9 +3,10 @@ import Database from 'better-sqlite3';
 import { generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeJwt, SignJWT, type JWTPayload } from 'jose';
+import { SignJWT, type JWTPayload } from 'jose';
 import { ExternalIssuer, issuerKey } from '../helpers/external-issuer.ts';
 import { basic, startInstance, TEST_ISSUER, untilPropagated, type Instance } from '../helpers/instance.ts';
+import { granted } from '../helpers/responses.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -103,11 +104,6 @@ test.after.always(() => instance?.close());
 
 type Body = Record<string, string>;
 
-async function granted(t: ExecutionContext, res: Response): Promise<ReturnType<typeof decodeJwt>> {
-  const body = (await res.json()) as Body;
-  t.is(res.status, 200, JSON.stringify(body));
-  return decodeJwt(body.access_token ?? '');
-}
 
 /** A policy denial: invalid_grant naming the policy, and no token. */
 async function deniedBy(t: ExecutionContext, res: Response, policy: string | RegExp): Promise<Body> {
