@@ -2,12 +2,12 @@
 // plus where its keys come from, indexed by application and by issuer.
 import type { TrustMaterial } from '../store/cached-state.ts';
 import type { ReplayMode } from '../store/types.ts';
-import { certificateKeys, certificateResolver } from './certificate-keys.ts';
+import { certificateKey, certificateResolver } from './certificate-keys.ts';
 import type { JwksKeyCache } from './jwks-key-cache.ts';
 import type { KeyResolver } from './verify-input-jwt.ts';
 
 /** The rules of a verification certificate's federated assertions (a certificate has no settings of its own). */
-export const CERTIFICATE_RULES = { leewaySeconds: 60, maxLifetimeSeconds: 3600, replay: 'reject' as ReplayMode };
+const CERTIFICATE_RULES = { leewaySeconds: 60, maxLifetimeSeconds: 3600, replay: 'reject' as ReplayMode };
 
 export interface TrustAnchor {
   /** `certificate:<name>` or `jwks:<name>`, as the audit log names it */
@@ -44,16 +44,16 @@ export function trustIndex(material: TrustMaterial, jwksKeys: JwksKeyCache): Tru
 function buildIndex(material: TrustMaterial, jwksKeys: JwksKeyCache): TrustIndex {
   const anchors: TrustAnchor[] = [];
   for (const cert of material.certificates) {
-    const [key] = certificateKeys([cert]);
+    const key = certificateKey(cert);
     anchors.push({
-      name: key!.source,
+      name: key.source,
       issuer: cert.issuer,
       clientIds: cert.clientIds,
-      algorithms: key!.algorithms,
+      algorithms: key.algorithms,
       audiences: [],
       ...CERTIFICATE_RULES,
       subjectPrefix: cert.subjectPrefix,
-      resolve: certificateResolver([key!]),
+      resolve: certificateResolver(key),
     });
   }
   for (const source of material.sources) {
