@@ -1,9 +1,10 @@
 // The part the jwt-bearer and token-exchange grants share: find the application, verify the JWT
 // it brings, and issue for the subject the JWT speaks for.
-import { invalidGrant, invalidRequest, unauthorizedClient } from '../errors.ts';
+import { invalidGrant, invalidRequest } from '../errors.ts';
 import { isIdentifier } from '../identifiers.ts';
 import type { Application } from '../store/types.ts';
 import { AssertionError, verifyAssertion, type VerifiedAssertion } from '../trust/assertion.ts';
+import { requireGrantAllowed } from './allowed.ts';
 import { issueAccessToken } from './issue.ts';
 import { resolveAudience, resolveScopes } from './scope-audience.ts';
 import type { Grant, GrantDeps, GrantRequest, GrantResult } from './types.ts';
@@ -28,7 +29,7 @@ export async function exchangeJwt(
   const { app } = assertion;
   request.trace.app = app;
   request.trace.assertion = assertion;
-  if (!app.grantTypes.includes(grant.requires)) throw unauthorizedClient(`this client may not use the ${grant.requires} grant`);
+  requireGrantAllowed(app, grant);
 
   const scopes = resolveScopes(app, request.params.get('scope'));
   const audience = resolveAudience(app, request.params.get('audience'), request.params.get('resource'));

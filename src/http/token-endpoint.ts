@@ -2,8 +2,8 @@
 import type { Context, Middleware } from 'koa';
 import { authenticateCaller, presentsCredentials, type Caller, type CallerDeps } from '../caller/index.ts';
 import { presentedCredentials, type PresentedCredentials } from '../caller/presented.ts';
-import { invalidRequest, OAuthError, unauthorizedClient, unsupportedGrantType } from '../errors.ts';
-import { GRANTS, type Grant, type GrantDeps, type GrantResult, type GrantTrace } from '../grants/index.ts';
+import { invalidRequest, OAuthError, unsupportedGrantType } from '../errors.ts';
+import { GRANTS, requireGrantAllowed, type Grant, type GrantDeps, type GrantResult, type GrantTrace } from '../grants/index.ts';
 import type { BackgroundWriter } from '../store/background-writer.ts';
 import type { VerifiedAssertion } from '../trust/assertion.ts';
 import { isIdentifier } from '../identifiers.ts';
@@ -67,7 +67,7 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
     try {
       if (grant.clientAuthentication === 'required' || presentsCredentials(seen.presented)) {
         seen.caller = await authenticateCaller(deps, seen.presented, grant.grantType);
-        ensureGrantAllowed(seen.caller, grant);
+        requireGrantAllowed(seen.caller.app, grant);
       }
       seen.result = await grant.handle({ params, caller: seen.caller, clientId: seen.presented.clientId, ip: ctx.ip, trace: seen.grant }, deps);
     } catch (error) {
@@ -89,12 +89,6 @@ function pickGrant(params: FormParams): Grant {
   const grant = GRANTS.get(grantType);
   if (!grant) throw unsupportedGrantType('this grant type is not supported');
   return grant;
-}
-
-function ensureGrantAllowed(caller: Caller, grant: Grant): void {
-  if (!caller.app.grantTypes.includes(grant.requires)) {
-    throw unauthorizedClient(`this client may not use the ${grant.requires} grant`);
-  }
 }
 
 function audit(writer: BackgroundWriter, ctx: Context, seen: TokenRequestTrace, error?: unknown): void {

@@ -16,7 +16,7 @@ import { trustIndex, type TrustAnchor } from './anchors.ts';
 import type { JwksKeyCache } from './jwks-key-cache.ts';
 import { InputJwtError, unverifiedClaims, verifyInputJwt, type InputJwtPolicy } from './verify-input-jwt.ts';
 
-export const OWN_ASSERTION_RULES = { leewaySeconds: 60, maxLifetimeSeconds: 3600 };
+const OWN_ASSERTION_RULES = { leewaySeconds: 60, maxLifetimeSeconds: 3600 };
 const MAX_SUBJECT_LENGTH = 1024;
 
 export interface AssertionDeps {
@@ -41,13 +41,13 @@ export interface VerifiedAssertion {
 }
 
 /**
- * Why an assertion was refused. `bad_assertion`: the JWT itself; `unknown_client`: the application
- * it would speak for is unknown or disabled; `client_id_required`: its source serves several
- * applications and the request did not say which.
+ * Why an assertion was refused. `bad_assertion`: the JWT itself, or the application it would speak
+ * for is unknown or disabled; `client_id_required`: its source serves several applications and the
+ * request did not say which.
  */
 export class AssertionError extends Error {
   constructor(
-    readonly code: 'bad_assertion' | 'unknown_client' | 'client_id_required',
+    readonly code: 'bad_assertion' | 'client_id_required',
     readonly reason: string,
     readonly description: string,
   ) {
@@ -96,7 +96,7 @@ async function verify(deps: AssertionDeps, token: string, request: AssertionRequ
       throw error;
     }
     const target = app ?? (await soleApplication(deps, anchor));
-    if (!target.enabled) throw new AssertionError('unknown_client', 'application disabled', 'client authentication failed');
+    if (!target.enabled) throw new InputJwtError('application disabled');
     const { sub, jti, exp } = verified.claims;
     const subject = own ? iss : federatedSubject(anchor, sub);
     if (!own) await refuseCollision(deps, subject);
@@ -165,7 +165,7 @@ async function soleApplication(deps: AssertionDeps, anchor: TrustAnchor): Promis
     throw new AssertionError('client_id_required', `${anchor.name} is bound to ${anchor.clientIds.length} applications`, 'client_id is required: the source of this JWT serves several clients');
   }
   const app = await deps.state.application(anchor.clientIds[0]!);
-  if (!app) throw new AssertionError('unknown_client', 'unknown client', 'client authentication failed');
+  if (!app) throw new InputJwtError('unknown client');
   return app;
 }
 
