@@ -3,6 +3,7 @@ import { generateSecret } from '../secrets/format.ts';
 import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
 import { findApplication, insertApplication, listApplications, setApplicationEnabled, setApplicationSecret } from '../store/applications.ts';
 import { isIdentifierTaken } from '../store/service-accounts.ts';
+import type { Db, Tx } from '../store/prisma.ts';
 import type { Application, PolicyMode } from '../store/types.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
@@ -56,10 +57,22 @@ export async function createApplication(ctx: AdminContext, input: CreateApplicat
   return { app, secret: secret?.secret };
 }
 
-export async function requireApplication(ctx: AdminContext, clientId: string): Promise<Application> {
-  const app = await findApplication(ctx.db, clientId);
+export function requireApplication(ctx: AdminContext, clientId: string): Promise<Application> {
+  return existingApplication(ctx.db, clientId);
+}
+
+/** The application named by --app; an unknown one is an error. */
+export async function existingApplication(db: Db | Tx, clientId: string): Promise<Application> {
+  const app = await findApplication(db, clientId);
   if (!app) throw new AdminError(`no application ${JSON.stringify(clientId)}`);
   return app;
+}
+
+/** The ids of the applications named by repeated --app options, each once. */
+export async function applicationIdsOf(tx: Tx, clientIds: string[]): Promise<number[]> {
+  const ids: number[] = [];
+  for (const clientId of new Set(clientIds)) ids.push((await existingApplication(tx, clientId)).id);
+  return ids;
 }
 
 export function listAllApplications(ctx: AdminContext): Promise<Application[]> {

@@ -1,8 +1,8 @@
 import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
-import { findApplication } from '../store/applications.ts';
 import { deleteCertificate, findCertificate, findCertificateByFingerprint, insertCertificate, listCertificates } from '../store/trust.ts';
 import type { VerificationCertificate } from '../store/types.ts';
 import { CertificateError, parseVerificationPem } from '../trust/certificates.ts';
+import { applicationIdsOf } from './applications.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
 import { check, identifier, issuerName, subjectPrefix } from './input.ts';
@@ -30,12 +30,7 @@ export async function addCertificate(
     if (await findCertificate(tx, name)) throw new AdminError(`a certificate named ${name} exists already`);
     const twin = await findCertificateByFingerprint(tx, parsed.fingerprint);
     if (twin) throw new AdminError(`this key is already stored as certificate ${twin.name}`);
-    const applicationIds: number[] = [];
-    for (const clientId of new Set(input.clientIds)) {
-      const app = await findApplication(tx, clientId);
-      if (!app) throw new AdminError(`no application ${JSON.stringify(clientId)}`);
-      applicationIds.push(app.id);
-    }
+    const applicationIds = await applicationIdsOf(tx, input.clientIds);
     const cert = await insertCertificate(
       tx,
       {

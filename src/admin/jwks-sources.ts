@@ -1,12 +1,11 @@
 import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
-import { findApplication } from '../store/applications.ts';
 import { deleteJwksSource, findJwksSource, insertJwksSource, listJwksSources, recordFetch } from '../store/jwks-sources.ts';
-import type { Tx } from '../store/prisma.ts';
 import type { JwksSource, PublicJwk, ReplayMode } from '../store/types.ts';
 import { fetchOptions, fetchSourceKeys, SourceFetchError, type FetchedSourceKeys } from '../trust/fetch-source-keys.ts';
 import { JwksDocumentError, parseJwks } from '../trust/jwks-document.ts';
 import { importKeys } from '../trust/jwks-key-cache.ts';
 import { ASYMMETRIC_ALGS } from '../trust/verify-input-jwt.ts';
+import { applicationIdsOf } from './applications.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
 import { check, identifier, issuerName, subjectPrefix } from './input.ts';
@@ -182,14 +181,4 @@ function checkAlgorithms(algorithms: string[]): string[] {
 function inRange(value: number, [min, max]: readonly [number, number], flag: string): number {
   if (!Number.isInteger(value) || value < min || value > max) throw new AdminError(`${flag} must be a whole number of seconds from ${min} to ${max}`);
   return value;
-}
-
-async function applicationIdsOf(tx: Tx, clientIds: string[]): Promise<number[]> {
-  const ids: number[] = [];
-  for (const clientId of new Set(clientIds)) {
-    const app = await findApplication(tx, clientId);
-    if (!app) throw new AdminError(`no application ${JSON.stringify(clientId)}`);
-    ids.push(app.id);
-  }
-  return ids;
 }

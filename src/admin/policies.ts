@@ -8,6 +8,7 @@ import { findApplication } from '../store/applications.ts';
 import { bindPolicy, deletePolicy, findPolicy, insertPolicy, listPolicies, unbindPolicy, updatePolicy } from '../store/policies.ts';
 import { findServiceAccount } from '../store/service-accounts.ts';
 import type { PolicyRecord } from '../store/types.ts';
+import { applicationIdsOf } from './applications.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
 import { check, identifier } from './input.ts';
@@ -39,11 +40,7 @@ export async function addPolicy(
   return adminTransaction(ctx.db, async (tx) => {
     if (await findPolicy(tx, name)) throw new AdminError(`a policy named ${name} exists already`);
     const policy = await insertPolicy(tx, { name, kind, expression: input.expression.trim(), description: input.description ?? '', enabled: true });
-    for (const clientId of new Set(input.clientIds)) {
-      const app = await findApplication(tx, clientId);
-      if (!app) throw new AdminError(`no application ${JSON.stringify(clientId)}`);
-      await bindPolicy(tx, policy.id, app.id);
-    }
+    for (const applicationId of await applicationIdsOf(tx, input.clientIds)) await bindPolicy(tx, policy.id, applicationId);
     await recordAdminChange(tx, { action: 'policy.added', details: { name, kind, applications: [...new Set(input.clientIds)] } });
     return (await findPolicy(tx, name))!;
   });
@@ -78,10 +75,8 @@ export async function changePolicy(ctx: AdminContext, name: string, changes: Pol
       ...(changes.description !== undefined ? { description: changes.description } : {}),
       ...(changes.enabled !== undefined ? { enabled: changes.enabled } : {}),
     });
-    for (const clientId of new Set(changes.bind ?? [])) {
-      const app = await findApplication(tx, clientId);
-      if (!app) throw new AdminError(`no application ${JSON.stringify(clientId)}`);
-      if (!policy.bindings.some((b) => b.applicationId === app.id)) await bindPolicy(tx, policy.id, app.id);
+    for (const applicationId of await applicationIdsOf(tx, changes.bind ?? [])) {
+      if (!policy.bindings.some((b) => b.applicationId === applicationId)) await bindPolicy(tx, policy.id, applicationId);
     }
     for (const clientId of new Set(changes.unbind ?? [])) {
       const app = await findApplication(tx, clientId);

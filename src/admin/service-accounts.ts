@@ -10,8 +10,8 @@ import {
   listAppPasswords,
   revokeAppPassword,
 } from '../store/service-accounts.ts';
-import { findApplication } from '../store/applications.ts';
 import type { AppPassword, ServiceAccount } from '../store/types.ts';
+import { existingApplication } from './applications.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
 import { check, identifier, parseDuration } from './input.ts';
@@ -37,8 +37,7 @@ export async function createServiceAccount(
   const hash = await ctx.hasher.hash(secret.secret);
 
   const account = await adminTransaction(ctx.db, async (tx) => {
-    const app = await findApplication(tx, input.clientId);
-    if (!app) throw new AdminError(`no application ${JSON.stringify(input.clientId)}`);
+    const app = await existingApplication(tx, input.clientId);
     if (await isIdentifierTaken(tx, username)) throw new AdminError(`${username} is already a client_id or service-account username`);
     const created = await insertServiceAccount(
       tx,
