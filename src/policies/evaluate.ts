@@ -17,24 +17,37 @@ export type PolicyDecision =
 export function decide(policies: BoundPolicy[], mode: 'all' | 'any', context: PolicyContext): PolicyDecision {
   const inputSize = countElements(context);
   const allows = policies.filter((p) => p.compiled.kind === 'allow');
-  if (allows.length > 0) {
-    const outcomes = allows.map((policy) => ({ policy, outcome: run(policy, context, inputSize) }));
-    const passed = outcomes.filter((o) => o.outcome.value === true);
-    const deciding = mode === 'all' ? outcomes.find((o) => o.outcome.value !== true) : passed.length > 0 ? undefined : outcomes[0];
-    if (deciding) {
-      const { error } = deciding.outcome;
-      const reason = error ?? (mode === 'any' && allows.length > 1 ? 'no allow policy returned true' : 'returned false');
-      return { allowed: false, policy: deciding.policy.name, reason };
-    }
+  const refused = firstRefusal(allows, mode, context, inputSize);
+  if (refused) {
+    const reason = refused.error ?? (mode === 'any' && allows.length > 1 ? 'no allow policy returned true' : 'returned false');
+    return { allowed: false, policy: refused.policy.name, reason };
   }
   const claims: Record<string, unknown> = {};
   for (const policy of policies.filter((p) => p.compiled.kind === 'claims')) {
     const { value, error } = run(policy, context, inputSize);
-    const problem = error ?? claimsProblem(value);
-    if (problem) return { allowed: false, policy: policy.name, reason: problem };
-    Object.assign(claims, toJson(value));
+    const mapped = error === undefined ? asClaims(value) : { problem: error };
+    if ('problem' in mapped) return { allowed: false, policy: policy.name, reason: mapped.problem };
+    Object.assign(claims, mapped.claims);
   }
   return { allowed: true, claims };
+}
+
+/**
+ * The allow policy that decides a refusal, evaluating in order only as far as needed: `all` stops
+ * at the first policy that does not return true, `any` at the first that does (then none refuses).
+ */
+function firstRefusal(allows: BoundPolicy[], mode: 'all' | 'any', context: PolicyContext, inputSize: number): { policy: BoundPolicy; error?: string } | undefined {
+  let first: { policy: BoundPolicy; error?: string } | undefined;
+  for (const policy of allows) {
+    const { value, error } = run(policy, context, inputSize);
+    if (value === true) {
+      if (mode === 'any') return undefined;
+      continue;
+    }
+    first ??= { policy, error };
+    if (mode === 'all') return first;
+  }
+  return first;
 }
 
 function run(policy: BoundPolicy, context: PolicyContext, inputSize: number): { value?: unknown; error?: string } {
@@ -56,20 +69,19 @@ function countElements(value: unknown): number {
   return entries.length + entries.reduce((n: number, v) => n + countElements(v), 0);
 }
 
-function claimsProblem(value: unknown): string | undefined {
-  const map = value instanceof Map ? Object.fromEntries(value) : value;
-  if (!map || typeof map !== 'object' || Array.isArray(map)) return 'a claims policy must return a map';
-  const names = value instanceof Map ? [...value.keys()] : Object.keys(map);
+/** A claims policy's result as token claims, or why it cannot be. */
+function asClaims(value: unknown): { claims: Record<string, unknown> } | { problem: string } {
+  const names = value instanceof Map ? [...value.keys()] : value && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value) : undefined;
+  if (!names) return { problem: 'a claims policy must return a map' };
   for (const name of names) {
-    if (typeof name !== 'string') return 'claim names must be strings';
-    if (POLICY_PROTECTED_CLAIMS.has(name)) return `claim ${name} is protected`;
+    if (typeof name !== 'string') return { problem: 'claim names must be strings' };
+    if (POLICY_PROTECTED_CLAIMS.has(name)) return { problem: `claim ${name} is protected` };
   }
   try {
-    toJson(value);
+    return { claims: toJson(value) as Record<string, unknown> };
   } catch (error) {
-    return (error as Error).message;
+    return { problem: (error as Error).message };
   }
-  return undefined;
 }
 
 /** CEL values as JSON: ints within 2^53 become numbers; bytes, timestamps, NaN and the like are refused. */
