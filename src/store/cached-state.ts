@@ -27,10 +27,9 @@ export class CachedState {
     applications: new Map<string, Promise<Application | null>>(),
     accounts: new Map<string, Promise<ServiceAccount | null>>(),
     passwords: new Map<string, Promise<AppPassword | null>>(),
+    /** whole tables, loaded at most once per version */
+    wholes: new Map<string, Promise<unknown>>(),
   };
-  private allApplications: Promise<Application[]> | undefined;
-  private trustMaterial: Promise<TrustMaterial> | undefined;
-  private allPolicies: Promise<PolicyRecord[]> | undefined;
 
   constructor(
     private readonly db: Db,
@@ -53,31 +52,19 @@ export class CachedState {
 
   /** The same object until an admin change, so derived indexes can be cached with it. */
   trust(): Promise<TrustMaterial> {
-    this.trustMaterial ??= Promise.all([listCertificates(this.db), listJwksSources(this.db)]).then(
-      ([certificates, sources]) => ({ certificates, sources }),
-      (error: unknown) => {
-        this.trustMaterial = undefined;
-        throw error;
-      },
-    );
-    return this.trustMaterial;
+    return this.whole('trust', async () => {
+      const [certificates, sources] = await Promise.all([listCertificates(this.db), listJwksSources(this.db)]);
+      return { certificates, sources };
+    });
   }
 
   applications(): Promise<Application[]> {
-    this.allApplications ??= listApplications(this.db).catch((error: unknown) => {
-      this.allApplications = undefined;
-      throw error;
-    });
-    return this.allApplications;
+    return this.whole('applications', () => listApplications(this.db));
   }
 
   /** Every policy with its bindings; the same array until an admin change. */
   policies(): Promise<PolicyRecord[]> {
-    this.allPolicies ??= listPolicies(this.db).catch((error: unknown) => {
-      this.allPolicies = undefined;
-      throw error;
-    });
-    return this.allPolicies;
+    return this.whole('policies', () => listPolicies(this.db));
   }
 
   onChange(listener: () => void): void {
@@ -110,10 +97,11 @@ export class CachedState {
 
   invalidate(): void {
     for (const map of Object.values(this.maps)) map.clear();
-    this.allApplications = undefined;
-    this.trustMaterial = undefined;
-    this.allPolicies = undefined;
     for (const listener of this.listeners) listener();
+  }
+
+  private whole<T>(key: string, load: () => Promise<T>): Promise<T> {
+    return this.memo(this.maps.wholes, key, load) as Promise<T>;
   }
 
   private memo<T>(map: Map<string, Promise<T>>, key: string, load: () => Promise<T>): Promise<T> {
