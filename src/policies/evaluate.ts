@@ -61,12 +61,21 @@ function run(policy: BoundPolicy, context: PolicyContext, inputSize: number): { 
   }
 }
 
-/** Elements of every list and map in the context (and its strings' length bound by the JWT size cap). */
-function countElements(value: unknown): number {
-  if (Array.isArray(value)) return value.length + value.reduce((n: number, v) => n + countElements(v), 0);
-  if (value instanceof Date || value === null || typeof value !== 'object') return 0;
-  const entries = Object.values(value as Record<string, unknown>);
-  return entries.length + entries.reduce((n: number, v) => n + countElements(v), 0);
+/**
+ * Elements of every list and map in the context (its strings' length is bound by the JWT size cap),
+ * counted with an explicit stack: however deeply a value nests, this never overflows the call stack.
+ */
+export function countElements(root: unknown): number {
+  let count = 0;
+  const pending: unknown[] = [root];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (value instanceof Date || value === null || typeof value !== 'object') continue;
+    const children = Array.isArray(value) ? value : Object.values(value as Record<string, unknown>);
+    count += children.length;
+    for (const child of children) pending.push(child);
+  }
+  return count;
 }
 
 /** A claims policy's result as token claims, or why it cannot be. */

@@ -1,11 +1,19 @@
+export interface JsonShape {
+  /** the first member name repeated within one object, or null */
+  duplicate: string | null;
+  /** the deepest nesting of objects and arrays (a flat object is 1) */
+  depth: number;
+}
+
 /**
- * Finds a repeated member name in any object of a JSON text. JSON.parse keeps the last of two
- * equal names, so `{"sub":"a","sub":"b"}` could mean different things to different parsers;
- * such input is refused instead. Returns the first repeated name, or null. Assumes the text is
+ * Walks a JSON text once, without recursion, for what JSON.parse does not tell: a repeated member
+ * name in any object (JSON.parse keeps the last of two equal names, so `{"sub":"a","sub":"b"}`
+ * could mean different things to different parsers) and how deeply it nests. Assumes the text is
  * JSON that JSON.parse accepts (call it after parsing).
  */
-export function findDuplicateMember(text: string): string | null {
+export function inspectJson(text: string): JsonShape {
   const stack: { names: Set<string> | null; expectName: boolean }[] = [];
+  let depth = 0;
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (c === '{') stack.push({ names: new Set(), expectName: true });
@@ -19,14 +27,20 @@ export function findDuplicateMember(text: string): string | null {
       const top = stack[stack.length - 1];
       if (top?.names && top.expectName) {
         const name = JSON.parse(text.slice(i, end + 1)) as string;
-        if (top.names.has(name)) return name;
+        if (top.names.has(name)) return { duplicate: name, depth: Math.max(depth, stack.length) };
         top.names.add(name);
         top.expectName = false;
       }
       i = end;
     }
+    if (stack.length > depth) depth = stack.length;
   }
-  return null;
+  return { duplicate: null, depth };
+}
+
+/** The first repeated member name in any object of a JSON text, or null (see inspectJson). */
+export function findDuplicateMember(text: string): string | null {
+  return inspectJson(text).duplicate;
 }
 
 /** Index of the closing quote of the string that opens at `start`. */

@@ -1,9 +1,11 @@
 // Every "Input JWT rules" line of SPEC §3, in order; replay is the caller's last step.
 import { compactVerify, errors, type CompactJWSHeaderParameters } from 'jose';
 import type { KeyObject, webcrypto } from 'node:crypto';
-import { findDuplicateMember } from './json-members.ts';
+import { inspectJson } from './json-members.ts';
 
 export const MAX_INPUT_JWT_BYTES = 16 * 1024;
+/** Claims nest a few levels at most (Kubernetes tokens: 3); deeper input only costs the code that walks it. */
+export const MAX_INPUT_JWT_DEPTH = 20;
 /** Asymmetric signature algorithms only: never `none`, never HMAC. */
 export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -96,8 +98,9 @@ function decodeObject(part: string, what: string): Record<string, unknown> {
     return refuse(`${what} is not JSON`);
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) refuse(`${what} is not a JSON object`);
-  const duplicate = findDuplicateMember(text);
-  if (duplicate !== null) refuse(`${what} repeats member ${duplicate.slice(0, 40)}`);
+  const shape = inspectJson(text);
+  if (shape.depth > MAX_INPUT_JWT_DEPTH) refuse(`${what} nests deeper than ${MAX_INPUT_JWT_DEPTH} levels`);
+  if (shape.duplicate !== null) refuse(`${what} repeats member ${shape.duplicate.slice(0, 40)}`);
   return value as Record<string, unknown>;
 }
 

@@ -290,6 +290,17 @@ test('three nested comprehensions over a 2000-element claim list are stopped by 
   await granted(t, await bearer('cost-app', await bigClaims.sign({ big: [3, 1, 2] })));
 });
 
+test('a validly signed JWT with claims nested 3000 deep is refused as invalid_grant, never a 500', async (t) => {
+  const res = await bearer('cost-app', await bigClaims.signText(`{"deep":${'['.repeat(3000)}1${']'.repeat(3000)}}`));
+  const body = (await res.json()) as { error: string };
+  t.is(res.status, 400, JSON.stringify(body));
+  t.is(body.error, 'invalid_grant');
+  const denied = (await auditOf('cost-app')).find((e) => e.action === 'token.denied' && /nests deeper/.test(e.reason ?? ''));
+  t.regex(denied?.reason ?? '', /^assertion: payload nests deeper than 20 levels$/);
+  // the same source and policy still serve a JWT of ordinary shape
+  await granted(t, await bearer('cost-app', await bigClaims.signText('{"big":[1],"deep":[[[[1]]]]}')));
+});
+
 // ── audit ──────────────────────────────────────────────────────────────────────────────────
 
 test('a denial is audited as token.denied with details.policy and the reason', async (t) => {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { policyContext } from '../../src/policies/context.ts';
-import { decide, POLICY_COST_LIMIT, type BoundPolicy } from '../../src/policies/evaluate.ts';
+import { countElements, decide, POLICY_COST_LIMIT, type BoundPolicy } from '../../src/policies/evaluate.ts';
 import { compilePolicy, PolicyExpressionError, type PolicyContext, type PolicyKind } from '../../src/policies/expression.ts';
 import type { Application, ServiceAccount } from '../../src/store/types.ts';
 
@@ -250,4 +250,11 @@ test('chained comprehensions cost their sum, not their product: a chain over a 3
   const big = Array.from({ length: 300 }, (_, i) => `g${i}`);
   const chain = allow('chain', 'request.context.oauth_jwt.groups.map(g, g + "!").filter(g, g != "").exists(g, g == "g7!")');
   t.deepEqual(decide([chain], 'all', context({ jwt: { groups: big } })), { allowed: true, claims: {} });
+});
+
+test('elements are counted without recursion, however deeply the input nests', (t) => {
+  let deep: unknown = [1, 2];
+  for (let i = 0; i < 200_000; i++) deep = { n: deep };
+  t.is(countElements(deep), 200_002);
+  t.is(countElements({ a: [1, { b: 2 }], c: new Date(), d: null }), 6);
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { findDuplicateMember } from '../../src/trust/json-members.ts';
+import { findDuplicateMember, inspectJson } from '../../src/trust/json-members.ts';
 
 const cases: [string, string | null][] = [
   ['{"a":1,"b":2}', null],
@@ -21,3 +21,23 @@ for (const [json, expected] of cases) {
     t.is(findDuplicateMember(json), expected);
   });
 }
+
+const depths: [string, number][] = [
+  ['{}', 1],
+  ['{"a":1}', 1],
+  ['{"a":{"b":[1,{"c":2}]}}', 4],
+  ['{"a":"{[{[{[","b":[]}', 2],
+  ['[[[[[[[[[[1]]]]]]]]]]', 10],
+];
+
+for (const [json, depth] of depths) {
+  test(`${json} nests ${depth} deep`, (t) => {
+    JSON.parse(json);
+    t.is(inspectJson(json).depth, depth);
+  });
+}
+
+test('a text nested 100,000 levels deep is measured without overflowing the stack', (t) => {
+  const json = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  t.is(inspectJson(json).depth, 100_000);
+});

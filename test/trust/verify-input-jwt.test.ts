@@ -101,6 +101,15 @@ test('a tampered payload is refused', async (t) => {
   await refused(t, `${h}.${b64(claims({ sub: 'repo:acme/admin' }))}.${s}`, /signature/);
 });
 
+test('claims or a header nested deeper than 20 levels are refused; 20 levels are accepted', async (t) => {
+  const nest = (depth: number) => `${'['.repeat(depth - 1)}1${']'.repeat(depth - 1)}`;
+  const body = (depth: number) => JSON.stringify(claims()).slice(0, -1) + `,"deep":${nest(depth)}}`;
+  await refused(t, await signRaw('{"alg":"RS256","kid":"k1"}', body(3000)), /^payload nests deeper than 20 levels$/);
+  await refused(t, await signRaw(`{"alg":"RS256","kid":"k1","x":${nest(21)}}`, JSON.stringify(claims())), /^header nests deeper than 20 levels$/);
+  const accepted = await verifyInputJwt(await signRaw('{"alg":"RS256","kid":"k1"}', body(19)), policy(), trusting((await pair('RS256')).publicKey), NOW * 1000);
+  t.is(accepted.claims.sub, 'repo:acme/app');
+});
+
 test('duplicate member names in header or payload are refused', async (t) => {
   const body = JSON.stringify(claims());
   await refused(t, await signRaw('{"alg":"RS256","kid":"k1"}', `${body.slice(0, -1)},"sub":"repo:acme/admin"}`), /payload repeats member sub/);
