@@ -1,8 +1,12 @@
+import { SECRET_PREFIXES } from './secrets/format.ts';
+
 /**
  * client_ids and service-account usernames share one namespace and one shape: printable,
- * no spaces, at most 128 characters. Input of another shape can name no one.
+ * no spaces, at most 128 characters, and never starting like one of our secrets (a swapped
+ * client_id and client_secret must not pass for an identifier). Input of another shape can
+ * name no one.
  */
-export const IDENTIFIER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+export const IDENTIFIER_PATTERN = new RegExp(`^(?!(?:${SECRET_PREFIXES.join('|')})_)[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$`, 'i');
 
 export function isIdentifier(value: string): boolean {
   return IDENTIFIER_PATTERN.test(value);

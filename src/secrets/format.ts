@@ -7,6 +7,10 @@ import { randomBytes, randomInt } from 'node:crypto';
 export type SecretKind = 'client-secret' | 'app-password';
 
 const PREFIX: Record<SecretKind, string> = { 'client-secret': 'tmcs', 'app-password': 'tmap' };
+/** Every prefix a tokenmint secret starts with. */
+export const SECRET_PREFIXES = Object.values(PREFIX);
+/** A secret of ours anywhere in a value, whole or cut short: such a value is never recorded. */
+const SECRET_SHAPED = new RegExp(`(?:${SECRET_PREFIXES.join('|')})_[a-z2-9]{4}`, 'i');
 const ID_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
 const ID_LENGTH = 16;
 const PATTERN = /^(tmcs|tmap)_([a-z2-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -32,4 +36,9 @@ export function parseSecret(secret: string): ParsedSecret | null {
   const match = PATTERN.exec(secret);
   if (!match) return null;
   return { kind: match[1] === 'tmcs' ? 'client-secret' : 'app-password', id: match[2]! };
+}
+
+/** True when the value holds something shaped like one of our secrets (e.g. a secret sent in the client_id field). */
+export function looksLikeSecret(value: string): boolean {
+  return SECRET_SHAPED.test(value);
 }
