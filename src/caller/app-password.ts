@@ -14,7 +14,7 @@ export async function authenticateAppPassword(deps: CallerDeps, clientId: string
   if (!isIdentifier(username)) throw invalidGrant(FAILED, 'malformed username');
   const app = await deps.state.application(clientId);
   if (!app || !app.enabled) {
-    await deps.hasher.verifyDummy(password);
+    await deps.verifier.verifyDummy(password);
     throw invalidClient('client authentication failed', app ? 'application disabled' : 'unknown client');
   }
   const parsed = parseSecret(password);
@@ -25,14 +25,14 @@ export async function authenticateAppPassword(deps: CallerDeps, clientId: string
   const problem = whyUnusable(app, account, record);
   if (!record || !account || problem) {
     // the same one argon2 verification whether or not the account or password exists
-    if (record) await deps.hasher.verify(record.hash, password);
-    else await deps.hasher.verifyDummy(password);
+    if (record) await deps.verifier.spend(`pw:${record.id}`, record.hash, password);
+    else await deps.verifier.verifyDummy(password);
     throw invalidGrant(FAILED, problem ?? 'unknown app password');
   }
   const credential = `pw:${record.id}`;
-  if (!deps.verified.has(credential, password)) {
-    if (!(await deps.hasher.verify(record.hash, password))) throw invalidGrant(FAILED, 'app password does not match');
-    deps.verified.remember(credential, password);
+  const verification = await deps.verifier.verify(credential, record.hash, password);
+  if (verification === 'failed') throw invalidGrant(FAILED, 'app password does not match');
+  if (verification === 'verified') {
     deps.hasher.rehashIfNeeded(
       credential,
       record.hash,

@@ -16,18 +16,18 @@ export async function authenticateClientSecret(
   const parsed = parseSecret(secret);
   const usable = app && app.enabled && app.secretHash && app.secretId && parsed?.kind === 'client-secret' && parsed.id === app.secretId;
   if (!app || !usable) {
-    await deps.hasher.verifyDummy(secret);
+    await deps.verifier.verifyDummy(secret);
     throw invalidClient(FAILED, !app ? 'unknown client' : !app.enabled ? 'application disabled' : !app.secretHash ? 'application has no secret' : 'secret does not match');
   }
-  const credential = `app:${app.id}:${app.secretId}`;
-  if (!deps.verified.has(credential, secret)) {
-    if (!(await deps.hasher.verify(app.secretHash!, secret))) throw invalidClient(FAILED, 'secret does not match');
-    deps.verified.remember(credential, secret);
+  const hash = app.secretHash!;
+  const verification = await deps.verifier.verify(`app:${app.id}`, hash, secret);
+  if (verification === 'failed') throw invalidClient(FAILED, 'secret does not match');
+  if (verification === 'verified') {
     deps.hasher.rehashIfNeeded(
-      credential,
-      app.secretHash!,
+      `app:${app.id}`,
+      hash,
       secret,
-      (hash) => rehashApplicationSecret(deps.db, app.clientId, app.secretId!, hash),
+      (newHash) => rehashApplicationSecret(deps.db, app.clientId, app.secretId!, newHash),
       (error) => deps.log.error({ err: error, client_id: app.clientId }, 're-hashing a client secret failed'),
     );
   }

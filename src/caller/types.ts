@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { FailureThrottle } from './throttle.ts';
 import type { SecretHasher } from '../secrets/hasher.ts';
-import type { VerifiedSecretCache } from '../secrets/verified-cache.ts';
+import type { SecretVerifier } from '../secrets/verifier.ts';
 import type { BackgroundWriter } from '../store/background-writer.ts';
 import type { CachedState } from '../store/cached-state.ts';
 import type { Db } from '../store/prisma.ts';
@@ -21,7 +21,7 @@ export interface CallerDeps {
   db: Db;
   state: CachedState;
   hasher: SecretHasher;
-  verified: VerifiedSecretCache;
+  verifier: SecretVerifier;
   writer: BackgroundWriter;
   throttle: FailureThrottle;
   jwksKeys: JwksKeyCache;

@@ -1,6 +1,6 @@
 import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
-import { ConcurrencyLimiter } from './limiter.ts';
+import { ConcurrencyLimiter, type Lane } from './limiter.ts';
 
 export interface Argon2Params {
   memoryCost: number;
@@ -27,7 +27,7 @@ export class SecretHasher {
   }
 
   /** Constant-time inside argon2; false for a malformed hash rather than an exception. */
-  verify(hash: string, secret: string): Promise<boolean> {
+  verify(hash: string, secret: string, lane: Lane = 'normal'): Promise<boolean> {
     return this.limiter.run(async () => {
       this.verifications++;
       try {
@@ -35,13 +35,18 @@ export class SecretHasher {
       } catch {
         return false;
       }
-    });
+    }, lane);
+  }
+
+  /** A hash of nothing anyone holds: verifying against it spends the same work as a real verification. */
+  dummy(): Promise<string> {
+    this.dummyHash ??= argon2.hash(randomBytes(32).toString('base64url'), { type: argon2.argon2id, ...this.params });
+    return this.dummyHash;
   }
 
   /** Spends the same work as a real verification, for callers that do not exist. */
   async verifyDummy(secret: string): Promise<false> {
-    this.dummyHash ??= argon2.hash(randomBytes(32).toString('base64url'), { type: argon2.argon2id, ...this.params });
-    await this.verify(await this.dummyHash, secret);
+    await this.verify(await this.dummy(), secret);
     return false;
   }
 

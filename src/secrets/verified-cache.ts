@@ -1,33 +1,50 @@
 import { createHmac, randomBytes } from 'node:crypto';
 
+const DAY_MS = 86_400_000;
+
+interface Entry {
+  credential: string;
+  /** until then a presentation of the secret skips argon2 */
+  trustedUntil: number;
+  /** until then a re-verification of the secret goes ahead of unknown work */
+  recentUntil: number;
+}
+
 /**
  * Remembers, for a bounded time, that a presented secret verified against one credential, so a
  * client presenting the same secret again skips argon2. Entries are keyed by an HMAC of the secret
- * under a per-process random key (the secret itself is never kept) and are dropped wholesale
- * whenever admin state changes (a revocation or rotation among them).
+ * under a per-process random key (the secret itself is never kept). The credential a caller names
+ * includes the stored hash, so a rotation or re-hash makes old entries miss without any clearing,
+ * and an admin change to anything else leaves them alone.
  */
 export class VerifiedSecretCache {
   private readonly key = randomBytes(32);
-  private readonly entries = new Map<string, { credential: string; expiresAt: number }>();
+  private readonly entries = new Map<string, Entry>();
 
   constructor(
     private readonly ttlMs: number,
     private readonly maxEntries = 10_000,
+    private readonly recentMs = DAY_MS,
   ) {}
 
-  private digest(secret: string): string {
+  /** The HMAC of a secret under this process's key: what stands for the secret in memory. */
+  digest(secret: string): string {
     return createHmac('sha256', this.key).update(secret).digest('base64url');
   }
 
   has(credential: string, secret: string, now = Date.now()): boolean {
-    const digest = this.digest(secret);
-    const entry = this.entries.get(digest);
-    if (!entry) return false;
-    if (entry.expiresAt <= now) {
-      this.entries.delete(digest);
-      return false;
-    }
-    return entry.credential === credential;
+    const entry = this.trusted(this.digest(secret), now);
+    return entry !== undefined && entry.credential === credential;
+  }
+
+  /** True when the secret is a live hit for some credential: presenting it costs no argon2. */
+  knows(secret: string, now = Date.now()): boolean {
+    return this.trusted(this.digest(secret), now) !== undefined;
+  }
+
+  /** True when the secret verified within the last day (its cache entry may have lapsed since). */
+  isRecent(digest: string, now = Date.now()): boolean {
+    return this.live(digest, now) !== undefined;
   }
 
   remember(credential: string, secret: string, now = Date.now()): void {
@@ -38,10 +55,27 @@ export class VerifiedSecretCache {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
-    this.entries.set(digest, { credential, expiresAt: now + this.ttlMs });
+    this.entries.set(digest, { credential, trustedUntil: now + this.ttlMs, recentUntil: now + Math.max(this.ttlMs, this.recentMs) });
   }
 
   clear(): void {
     this.entries.clear();
+  }
+
+  /** The entry while it is trusted; once lapsed it never is again, whatever clock asks later. */
+  private trusted(digest: string, now: number): Entry | undefined {
+    const entry = this.live(digest, now);
+    if (!entry || entry.trustedUntil > now) return entry;
+    entry.trustedUntil = 0;
+    return undefined;
+  }
+
+  private live(digest: string, now: number): Entry | undefined {
+    const entry = this.entries.get(digest);
+    if (entry && entry.recentUntil <= now) {
+      this.entries.delete(digest);
+      return undefined;
+    }
+    return entry;
   }
 }

@@ -114,3 +114,27 @@ test('slots are reusable after a burst drains', async (t) => {
     t.deepEqual(await Promise.all([ra, rb]), ['a', 'b']);
   }
 });
+
+test('a freed slot goes to priority work before normal work that waited longer', async (t) => {
+  const limiter = new ConcurrencyLimiter(1, 10);
+  const log: string[] = [];
+  const running = gate(log, 'running');
+  const first = limiter.run(running.work);
+  const normal = ['n1', 'n2'].map((name) => limiter.run(async () => void log.push(name)));
+  const priority = limiter.run(async () => void log.push('p'), 'priority');
+  await tick();
+  running.release();
+  await Promise.all([first, ...normal, priority]);
+  t.deepEqual(log, ['running', 'p', 'n1', 'n2']);
+});
+
+test('a full normal queue does not refuse priority work', async (t) => {
+  const limiter = new ConcurrencyLimiter(1, 1);
+  const running = gate([], 'running');
+  const first = limiter.run(running.work);
+  const queued = limiter.run(async () => 'n1');
+  await t.throwsAsync(limiter.run(async () => 'n2'), { instanceOf: OAuthError, message: /temporarily_unavailable/ });
+  const priority = limiter.run(async () => 'p', 'priority');
+  running.release();
+  t.deepEqual(await Promise.all([first, priority, queued]), ['running', 'p', 'n1']);
+});

@@ -85,3 +85,20 @@ test('the secret itself is not kept in the cache', (t) => {
   t.false(JSON.stringify([...entries]).includes(secret));
   t.false([...entries.keys()].some((k) => k.includes('SSSS')));
 });
+
+test('knows() tells whether a secret is a live hit for any credential, without naming it', (t) => {
+  const cache = new VerifiedSecretCache(1000);
+  cache.remember('app:billing#hash', 'secret-1', T0);
+  t.true(cache.knows('secret-1', T0 + 1));
+  t.false(cache.knows('secret-2', T0 + 1));
+  t.false(cache.knows('secret-1', T0 + 1000), 'not after the entry lapsed');
+});
+
+test('a secret stays recent for a day after its entry lapsed, so its next verification goes first', (t) => {
+  const cache = new VerifiedSecretCache(1000);
+  cache.remember('app:billing#hash', 'secret-1', T0);
+  t.true(cache.isRecent(cache.digest('secret-1'), T0 + 60_000));
+  t.false(cache.has('app:billing#hash', 'secret-1', T0 + 60_000));
+  t.false(cache.isRecent(cache.digest('secret-1'), T0 + 86_400_000));
+  t.false(cache.isRecent(cache.digest('never-verified'), T0));
+});

@@ -1,0 +1,61 @@
+import type { SecretHasher } from './hasher.ts';
+import type { VerifiedSecretCache } from './verified-cache.ts';
+
+export type Verification = 'cached' | 'verified' | 'failed';
+
+/**
+ * Checks presented secrets against stored argon2 hashes. A secret that verified recently against
+ * the same credential and hash is a cache hit; otherwise one argon2 run is shared by every
+ * concurrent check of the same secret against the same hash (single flight), queued ahead of
+ * unknown work when the secret verified recently.
+ */
+export class SecretVerifier {
+  private readonly inflight = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly hasher: SecretHasher,
+    private readonly cache: VerifiedSecretCache,
+  ) {}
+
+  /**
+   * `credential` names what the hash belongs to (e.g. `app:12`); a changed hash never hits an old
+   * entry. `verified` means argon2 ran (and found a match) for this check or one it joined.
+   */
+  async verify(credential: string, hash: string, secret: string): Promise<Verification> {
+    const entry = `${credential}#${hash}`;
+    if (this.cache.has(entry, secret)) return 'cached';
+    if (!(await this.once(entry, hash, secret))) return 'failed';
+    this.cache.remember(entry, secret);
+    return 'verified';
+  }
+
+  /** The same argon2 work as a real check, for credentials that do not exist. */
+  async verifyDummy(secret: string): Promise<false> {
+    await this.once('(dummy)', await this.hasher.dummy(), secret);
+    return false;
+  }
+
+  /**
+   * The argon2 work of a real check against a credential that cannot be used (revoked, expired,
+   * bound elsewhere), never answered from the cache: a refusal costs the same whoever is refused.
+   */
+  async spend(credential: string, hash: string, secret: string): Promise<void> {
+    await this.once(`${credential}#${hash}`, hash, secret);
+  }
+
+  /** True when the secret is a live cache hit: presenting it costs nothing. */
+  knows(secret: string): boolean {
+    return this.cache.knows(secret);
+  }
+
+  private once(entry: string, hash: string, secret: string): Promise<boolean> {
+    const digest = this.cache.digest(secret);
+    const key = `${entry}\n${digest}`;
+    let running = this.inflight.get(key);
+    if (!running) {
+      running = this.hasher.verify(hash, secret, this.cache.isRecent(digest) ? 'priority' : 'normal').finally(() => this.inflight.delete(key));
+      this.inflight.set(key, running);
+    }
+    return running;
+  }
+}
