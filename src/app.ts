@@ -8,7 +8,7 @@ export function createApp(deps: Deps): Koa {
   // only the addresses our own proxies appended count: the leftmost X-Forwarded-For entries are the caller's to invent
   const app = new Koa({ proxy: deps.config.trustProxyHops > 0, maxIpsCount: deps.config.trustProxyHops });
   app.silent = true;
-  app.use(errorMiddleware(deps.log, deps.config.issuer));
+  app.use(errorMiddleware(deps.log, deps.config.issuer, (error) => deps.database.reportError(error)));
   app.use(async (ctx, next) => {
     ctx.set('X-Content-Type-Options', 'nosniff');
     await next();

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { parse as parseDotenv } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { defaultMaxConnections } from './fd-limit.ts';
 
 export const SIGNING_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -46,6 +47,7 @@ const schema = z.object({
   ACCESS_TOKEN_TTL: int(30, 86_400).default(600),
   KEY_ROTATION_DAYS: int(1, 3650).default(90),
   WORKERS: int(1, 256).optional(),
+  MAX_CONNECTIONS: int(1, 1_000_000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TRUST_PROXY: z
     .string()
@@ -60,6 +62,8 @@ const schema = z.object({
   ARGON2_MAX_QUEUE: int(0, 100_000).default(256),
   AUDIT_RETENTION_DAYS: int(1, 3650).default(30),
   AUTH_FAILURES_PER_MINUTE: int(0, 1_000_000).default(60),
+  AUTH_FAILURES_PER_MINUTE_PER_ADDRESS: int(1, 10_000_000).optional(),
+  AUDIT_DENIED_PER_SECOND: int(1, 100_000).default(20),
   CLIENT_ASSERTION_AUDIENCE: z.enum(['strict', 'compat']).default('strict'),
   JWKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   JWKS_FETCH_TIMEOUT_SECONDS: int(1, 60).default(5),
@@ -80,6 +84,8 @@ export interface Config {
   readonly accessTokenTtl: number;
   readonly keyRotationDays: number;
   readonly workers: number;
+  /** open connections per process; beyond it new ones are refused (default: from the open-file limit) */
+  readonly maxConnections: number;
   readonly logLevel: string;
   /** how many reverse proxies in front append to X-Forwarded-For (0: use the socket address) */
   readonly trustProxyHops: number;
@@ -88,8 +94,12 @@ export interface Config {
   readonly argon2MaxQueue: number;
   readonly verifiedSecretCacheSeconds: number;
   readonly auditRetentionDays: number;
-  /** failed client authentications allowed per client IP and minute before 429 slow_down; 0 = off */
+  /** failed authentications allowed per caller (client_id, with username) from one address and minute before 429 slow_down; 0 = off */
   readonly authFailuresPerMinute: number;
+  /** failed authentications allowed per address and minute, whoever they name */
+  readonly authFailuresPerMinutePerAddress: number;
+  /** refused token requests audited one by one per second and process; beyond that they are summarised */
+  readonly auditDeniedPerSecond: number;
   readonly clientAssertionAudience: 'strict' | 'compat';
   readonly jwksAllowPrivateNetworks: boolean;
   /** the whole budget of one JWKS or discovery fetch */
@@ -139,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     accessTokenTtl: c.ACCESS_TOKEN_TTL,
     keyRotationDays: c.KEY_ROTATION_DAYS,
     workers: c.WORKERS ?? availableParallelism(),
+    maxConnections: c.MAX_CONNECTIONS ?? defaultMaxConnections(),
     logLevel: c.LOG_LEVEL,
     trustProxyHops: c.TRUST_PROXY,
     argon2: Object.freeze({ memoryCost: c.ARGON2_MEMORY_KIB, timeCost: c.ARGON2_ITERATIONS, parallelism: c.ARGON2_PARALLELISM }),
@@ -147,6 +158,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     verifiedSecretCacheSeconds: c.VERIFIED_SECRET_CACHE_SECONDS,
     auditRetentionDays: c.AUDIT_RETENTION_DAYS,
     authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE,
+    authFailuresPerMinutePerAddress: c.AUTH_FAILURES_PER_MINUTE_PER_ADDRESS ?? Math.max(1, c.AUTH_FAILURES_PER_MINUTE * 10),
+    auditDeniedPerSecond: c.AUDIT_DENIED_PER_SECOND,
     clientAssertionAudience: c.CLIENT_ASSERTION_AUDIENCE,
     jwksAllowPrivateNetworks: c.JWKS_ALLOW_PRIVATE_NETWORKS,
     jwksFetchTimeoutMs: c.JWKS_FETCH_TIMEOUT_SECONDS * 1000,

@@ -1,11 +1,14 @@
+import { AuditVolumeGuard } from './audit/volume-guard.ts';
 import { FailureThrottle } from './caller/throttle.ts';
 import type { Config } from './config.ts';
 import { Keystore } from './keys/keystore.ts';
 import type { Logger } from './logger.ts';
 import { SecretHasher } from './secrets/hasher.ts';
 import { VerifiedSecretCache } from './secrets/verified-cache.ts';
-import { BackgroundWriter } from './store/background-writer.ts';
+import { SecretVerifier } from './secrets/verifier.ts';
+import { BackgroundWriter, type WriterOptions } from './store/background-writer.ts';
 import { CachedState } from './store/cached-state.ts';
+import { DatabaseWatch } from './store/database-watch.ts';
 import { listSigningKeys } from './store/keys.ts';
 import { fetchOptions } from './trust/fetch-source-keys.ts';
 import { JwksKeyCache } from './trust/jwks-key-cache.ts';
@@ -16,22 +19,32 @@ export interface Deps {
   config: Config;
   log: Logger;
   db: Db;
+  database: DatabaseWatch;
   state: CachedState;
   hasher: SecretHasher;
-  verified: VerifiedSecretCache;
+  verifier: SecretVerifier;
   writer: BackgroundWriter;
+  auditGuard: AuditVolumeGuard;
   throttle: FailureThrottle;
   jwksKeys: JwksKeyCache;
   keystore: () => Keystore;
   close(): Promise<void>;
 }
 
-export async function buildDeps(config: Config, log: Logger, kek: Buffer, options: { pollMs?: number } = {}): Promise<Deps> {
+/** Timings tests shorten; production uses the defaults. */
+export interface DepsOptions {
+  pollMs?: number;
+  writer?: Partial<WriterOptions>;
+}
+
+export async function buildDeps(config: Config, log: Logger, kek: Buffer, options: DepsOptions = {}): Promise<Deps> {
   const db = createPrisma(config.databaseFile);
+  const database = new DatabaseWatch(db, config.databaseFile, log);
   const state = new CachedState(db, log, options.pollMs);
   const hasher = new SecretHasher(config.argon2, { maxRunning: config.argon2MaxConcurrent, maxWaiting: config.argon2MaxQueue });
-  const verified = new VerifiedSecretCache(config.verifiedSecretCacheSeconds * 1000);
-  const writer = new BackgroundWriter(db, log);
+  const verifier = new SecretVerifier(hasher, new VerifiedSecretCache(config.verifiedSecretCacheSeconds * 1000));
+  const writer = new BackgroundWriter(db, log, options.writer, (error) => database.reportError(error));
+  const auditGuard = new AuditVolumeGuard(writer, { deniedPerSecond: config.auditDeniedPerSecond, maxAddresses: 100 });
 
   let keystore = await Keystore.load(await listSigningKeys(db), kek);
   const reloadKeys = async () => {
@@ -41,26 +54,29 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
       log.error({ err: error }, 'reloading signing keys failed; keeping the previous set');
     }
   };
-  state.onChange(() => {
-    verified.clear();
-    void reloadKeys();
-  });
+  state.onChange(() => void reloadKeys());
   await state.start();
+  database.start();
   writer.start();
+  auditGuard.start();
 
   return {
     config,
     log,
     db,
+    database,
     state,
     hasher,
-    verified,
+    verifier,
     writer,
-    throttle: new FailureThrottle(config.authFailuresPerMinute),
+    auditGuard,
+    throttle: new FailureThrottle({ perCaller: config.authFailuresPerMinute, perAddress: config.authFailuresPerMinutePerAddress }),
     jwksKeys: new JwksKeyCache({ db, log, fetch: fetchOptions(config), cooldownMs: config.jwksRefreshCooldownMs }),
     keystore: () => keystore,
     async close() {
       state.stop();
+      database.stop();
+      auditGuard.close();
       await writer.close();
       await db.$disconnect();
     },

@@ -1,7 +1,8 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
-import { buildDeps, type Deps } from './deps.ts';
+import { buildDeps, type Deps, type DepsOptions } from './deps.ts';
+import { guardConnections } from './http/connection-guard.ts';
 import type { Logger } from './logger.ts';
 
 export interface Serving {
@@ -12,18 +13,26 @@ export interface Serving {
   close(): Promise<void>;
 }
 
+/**
+ * Time limits per connection: a client gets 10 s to send its request headers from the moment it
+ * connects (so an idle connection is closed after at most 11 s), 15 s for the whole request; an
+ * idle keep-alive connection stays open 65 s, longer than common load balancers' idle timeouts.
+ */
+const CONNECTION_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 15_000, keepAliveTimeout: 65_000, connectionsCheckingInterval: 1000 };
+
 /** One HTTP server over one set of deps: what each worker runs. */
-export async function serve(config: Config, log: Logger, kek: Buffer, options: { pollMs?: number } = {}): Promise<Serving> {
+export async function serve(config: Config, log: Logger, kek: Buffer, options: DepsOptions = {}): Promise<Serving> {
   const deps = await buildDeps(config, log, kek, options);
   const app = createApp(deps);
-  const server = app.listen(config.port, config.host);
+  const { keepAliveTimeout, ...serverOptions } = CONNECTION_TIMEOUTS;
+  const server = createServer(serverOptions, app.callback());
+  server.keepAliveTimeout = keepAliveTimeout;
+  guardConnections(server, config.maxConnections, log);
+  server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 30_000;
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   return {

@@ -1,15 +1,23 @@
 import type { Middleware } from 'koa';
-import { OAuthError } from '../errors.ts';
+import { OAuthError, temporarilyUnavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { describeStorageError, isDatabaseError } from '../store/sqlite-errors.ts';
 
-/** OAuthError → its status and JSON body; anything else → logged, and a generic 500. */
-export function errorMiddleware(log: Logger, issuer: string): Middleware {
+/**
+ * OAuthError → its status and JSON body; a database failure → logged, 503 (the caller may retry,
+ * nothing it sent was wrong); anything else → logged, and a generic 500.
+ */
+export function errorMiddleware(log: Logger, issuer: string, onDatabaseError: (error: unknown) => void = () => {}): Middleware {
   return async (ctx, next) => {
     try {
       await next();
     } catch (caught) {
       const error = toOAuthError(caught);
       if (error) {
+        if (isDatabaseError(caught)) {
+          log.error({ err: caught, method: ctx.method, path: ctx.path }, 'request failed: the database could not be used');
+          onDatabaseError(caught);
+        }
         ctx.status = error.status;
         ctx.body = { error: error.error, error_description: error.description };
         if (error.error === 'invalid_client' && ctx.get('authorization')) {
@@ -26,9 +34,13 @@ export function errorMiddleware(log: Logger, issuer: string): Middleware {
   };
 }
 
-/** Errors raised by the body parser with a 4xx status are the caller's doing. */
-function toOAuthError(caught: unknown): OAuthError | null {
+/** What goes on the wire for an error: body-parser refusals are the caller's doing, database failures a 503. */
+export function toOAuthError(caught: unknown): OAuthError | null {
   if (caught instanceof OAuthError) return caught;
+  if (isDatabaseError(caught)) {
+    const error = temporarilyUnavailable('the service cannot use its database right now; retry shortly');
+    return new OAuthError(error.error, error.description, error.status, describeStorageError(caught));
+  }
   const e = caught as { status?: unknown; type?: unknown } | null;
   if (e && typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     const description = e.type === 'entity.too.large' ? 'the request body is too large' : 'the request body could not be read';

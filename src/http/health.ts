@@ -1,5 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Keystore } from '../keys/keystore.ts';
+import type { BackgroundWriter } from '../store/background-writer.ts';
+import type { DatabaseWatch } from '../store/database-watch.ts';
 import { databaseReachable } from '../store/health.ts';
 import type { Db } from '../store/prisma.ts';
 
@@ -8,13 +10,34 @@ export const liveness: Middleware = (ctx) => {
   ctx.body = { status: 'ok' };
 };
 
-/** Ready when the database answers and an active signing key is loaded. */
-export function readiness(db: Db, keystore: () => Keystore): Middleware {
+export interface ReadinessDeps {
+  db: Db;
+  database: DatabaseWatch;
+  writer: BackgroundWriter;
+  keystore: () => Keystore;
+}
+
+/**
+ * Ready when the database answers, the file at its path is the one in use, audit events are being
+ * written, and an active signing key is loaded. Each problem is named in `problems`.
+ */
+export function readiness(deps: ReadinessDeps): Middleware {
   return async (ctx) => {
-    const database = await databaseReachable(db);
-    const signingKey = keystore().active !== null;
+    const problems: string[] = [];
+    const database = await databaseReachable(deps.db);
+    if (!database) problems.push('the database does not answer');
+    const file = deps.database.fileHealth();
+    if (!file.ok) problems.push(file.reason!);
+    const writes = deps.writer.health();
+    if (writes.failingSince) problems.push(`audit events cannot be written since ${writes.failingSince.toISOString()} (${writes.queued} queued): ${writes.reason}`);
+    const signingKey = deps.keystore().active !== null;
+    if (!signingKey) problems.push('no active signing key is loaded');
     ctx.set('Cache-Control', 'no-store');
-    ctx.status = database && signingKey ? 200 : 503;
-    ctx.body = { status: ctx.status === 200 ? 'ready' : 'not ready', checks: { database, signing_key: signingKey } };
+    ctx.status = problems.length === 0 ? 200 : 503;
+    ctx.body = {
+      status: ctx.status === 200 ? 'ready' : 'not ready',
+      checks: { database, database_file: file.ok, audit_writes: writes.failingSince === null, signing_key: signingKey },
+      ...(problems.length > 0 ? { problems } : {}),
+    };
   };
 }

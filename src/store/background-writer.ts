@@ -2,12 +2,34 @@ import type { Logger } from '../logger.ts';
 import { insertAuditEvents } from './audit.ts';
 import type { Db } from './prisma.ts';
 import { touchAppPasswords } from './service-accounts.ts';
+import { describeStorageError } from './sqlite-errors.ts';
 import type { AuditEvent } from './types.ts';
+
+export interface WriterOptions {
+  intervalMs: number;
+  batchSize: number;
+  maxQueued: number;
+  /** the first pause after a failed write; it doubles with each failure up to maxBackoffMs */
+  minBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+const DEFAULTS: WriterOptions = { intervalMs: 250, batchSize: 500, maxQueued: 50_000, minBackoffMs: 1000, maxBackoffMs: 30_000 };
+
+/** Whether queued writes reach the database; `failingSince` is set while they do not. */
+export interface WriterHealth {
+  failingSince: Date | null;
+  reason: string | null;
+  queued: number;
+}
 
 /**
  * Writes that must not sit on a request's critical path: audit events and app-password
  * last-used times, batched and flushed every `intervalMs` (or sooner when a batch fills).
- * A crash loses at most what was queued since the last flush.
+ * A crash loses at most what was queued since the last flush. When writing fails (a full disk, a
+ * read-only or vanished file), the queue is kept (bounded) and writing is retried with an
+ * exponential pause: a request never triggers a write of its own, so a failing database costs the
+ * token path nothing.
  */
 export class BackgroundWriter {
   private events: AuditEvent[] = [];
@@ -15,56 +37,66 @@ export class BackgroundWriter {
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private dropped = 0;
+  private readonly options: WriterOptions;
+  private failure: { since: Date; reason: string; backoffMs: number; retryAt: number } | null = null;
 
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
-    private readonly intervalMs = 250,
-    private readonly batchSize = 500,
-    private readonly maxQueued = 50_000,
-  ) {}
+    options: Partial<WriterOptions> = {},
+    /** told of every failed write, e.g. to reconnect after a read-only or I/O error */
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {
+    this.options = { ...DEFAULTS, ...options };
+  }
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.intervalMs);
+    this.timer = setInterval(() => void this.flush(), this.options.intervalMs);
     this.timer.unref();
   }
 
   audit(event: AuditEvent): void {
-    if (this.events.length >= this.maxQueued) {
+    if (this.events.length >= this.options.maxQueued) {
       this.events.shift();
       this.dropped++;
     }
     this.events.push(event);
-    if (this.events.length >= this.batchSize) void this.flush();
+    if (this.events.length === this.options.batchSize && !this.failure) void this.flush();
   }
 
   passwordUsed(id: string, at = new Date()): void {
     this.passwordUses.set(id, at);
   }
 
-  /** Writes everything queued so far; concurrent calls are serialised. */
+  health(): WriterHealth {
+    return { failingSince: this.failure?.since ?? null, reason: this.failure?.reason ?? null, queued: this.events.length };
+  }
+
+  /** Writes everything queued so far (unless a failure's pause is not over); concurrent calls are serialised. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.writeQueued());
+    this.flushing = this.flushing.then(() => this.writeQueued(false));
     return this.flushing;
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.flush();
+    this.flushing = this.flushing.then(() => this.writeQueued(true));
+    await this.flushing;
   }
 
-  private async writeQueued(): Promise<void> {
+  private async writeQueued(ignorePause: boolean): Promise<void> {
+    if (this.failure && !ignorePause && Date.now() < this.failure.retryAt) return;
     if (this.dropped > 0) {
       this.log.warn({ dropped: this.dropped }, 'audit queue overflowed; oldest events were dropped');
       this.dropped = 0;
     }
     while (this.events.length > 0) {
-      const batch = this.events.splice(0, this.batchSize);
+      const batch = this.events.splice(0, this.options.batchSize);
       try {
         await insertAuditEvents(this.db, batch);
       } catch (error) {
-        this.log.error({ err: error, events: batch.length }, 'writing audit events failed; will retry');
         this.events.unshift(...batch);
+        this.failed(error);
         return;
       }
     }
@@ -74,8 +106,26 @@ export class BackgroundWriter {
       try {
         await touchAppPasswords(this.db, uses);
       } catch (error) {
-        this.log.error({ err: error }, 'recording app-password use failed');
+        for (const [id, at] of uses) if (!this.passwordUses.has(id)) this.passwordUses.set(id, at);
+        this.failed(error);
+        return;
       }
     }
+    this.recovered();
+  }
+
+  private failed(error: unknown): void {
+    const reason = describeStorageError(error);
+    const backoffMs = this.failure ? Math.min(this.failure.backoffMs * 2, this.options.maxBackoffMs) : this.options.minBackoffMs;
+    if (!this.failure) this.log.error({ err: error, queued: this.events.length }, `writing audit events failed: ${reason}; retrying with back-off`);
+    else if (reason !== this.failure.reason) this.log.error({ err: error, queued: this.events.length }, `writing audit events still fails: ${reason}`);
+    this.failure = { since: this.failure?.since ?? new Date(), reason, backoffMs, retryAt: Date.now() + backoffMs };
+    this.onError(error);
+  }
+
+  private recovered(): void {
+    if (!this.failure) return;
+    this.log.info({ failed_for_ms: Date.now() - this.failure.since.getTime() }, 'audit events are written again');
+    this.failure = null;
   }
 }

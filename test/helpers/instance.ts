@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { runAdminCli } from '../../src/admin/cli.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import type { DepsOptions } from '../../src/deps.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { prepare } from '../../src/prepare.ts';
 import { serve, type Serving } from '../../src/serve.ts';
 
@@ -44,10 +47,17 @@ export function testConfig(dir: string, env: Record<string, string> = {}): Confi
       LOG_LEVEL: 'silent',
       // tests fail on purpose far more often than a real caller; the throttle has its own test
       AUTH_FAILURES_PER_MINUTE: '100000',
+      // and they refuse far more requests a second than the audit log records one by one in production
+      AUDIT_DENIED_PER_SECOND: '100000',
       ...env,
     },
     dir,
   );
+}
+
+/** Creates and migrates the database of a config, as the server's first start does (the CLI never creates one). */
+export async function prepareDatabase(config: Config): Promise<Buffer> {
+  return prepare(config, createLogger('silent'));
 }
 
 export async function runAdmin(config: Config, argv: string[]): Promise<AdminRun> {
@@ -63,13 +73,20 @@ export function formBody(form: Record<string, string | string[]>): string {
   return body.toString();
 }
 
+export interface InstanceOptions {
+  /** instead of a silent logger */
+  log?: Logger;
+  /** timings of the serving process (the poll interval is 100 ms unless given) */
+  deps?: DepsOptions;
+}
+
 /** The real server on an ephemeral port over a real SQLite file in a temp directory. */
-export async function startInstance(env: Record<string, string> = {}): Promise<Instance> {
+export async function startInstance(env: Record<string, string> = {}, options: InstanceOptions = {}): Promise<Instance> {
   const dir = tempDir();
   const config = testConfig(dir, env);
-  const log = createLogger(config.logLevel);
+  const log = options.log ?? createLogger(config.logLevel);
   const kek = await prepare(config, log);
-  const serving = await serve(config, log, kek, { pollMs: 100 });
+  const serving = await serve(config, log, kek, { pollMs: 100, ...options.deps });
   const url = `http://127.0.0.1:${serving.port}`;
   return {
     dir,
@@ -110,4 +127,11 @@ export async function untilPropagated<T>(check: () => Promise<T>, accept: (value
     if (accept(value) || Date.now() > deadline) return value;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A logger whose lines a test can read. */
+export function capturingLogger(level = 'info'): { log: Logger; text(): string } {
+  const lines: string[] = [];
+  const stream = new Writable({ write: (chunk, _encoding, done) => (lines.push(String(chunk)), done()) });
+  return { log: pino({ level }, stream), text: () => lines.join('') };
 }

@@ -47,12 +47,12 @@ test('both discovery documents describe the token endpoint and JWKS', async (t) 
   }
 });
 
-test('healthz is live and readyz reports the database and signing key', async (t) => {
+test('healthz is live and readyz reports the database, its file, audit writes and the signing key', async (t) => {
   const live = await fetch(`${instance.url}/healthz`);
   t.is(live.status, 200);
   const ready = await fetch(`${instance.url}/readyz`);
   t.is(ready.status, 200);
-  t.deepEqual(await ready.json(), { status: 'ready', checks: { database: true, signing_key: true } });
+  t.deepEqual(await ready.json(), { status: 'ready', checks: { database: true, database_file: true, audit_writes: true, signing_key: true } });
 });
 
 for (const alg of ['ES256', 'PS256', 'EdDSA'] as const) {
