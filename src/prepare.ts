@@ -1,36 +1,79 @@
+import type Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import type { Config } from './config.ts';
-import { loadKeyEncryptionKey } from './keys/key-encryption-key.ts';
+import { readableByOthers } from './file-modes.ts';
+import { keyEncryptionKeyPath, provideKeyEncryptionKey } from './keys/key-encryption-key.ts';
 import { Keystore } from './keys/keystore.ts';
 import { ensureActiveSigningKey } from './keys/provision.ts';
 import { listSigningKeys } from './store/keys.ts';
 import type { Logger } from './logger.ts';
 import { migrate } from './store/migrate.ts';
 import { createPrisma } from './store/prisma.ts';
-import { openSqliteFile } from './store/sqlite-file.ts';
+import { DatabaseFileError, integrityProblems, openSqliteFile } from './store/sqlite-file.ts';
+import { stripStoredPrivateKeys } from './trust/certificate-repair.ts';
 
 /**
  * Everything that happens once per deployment start, before any worker serves: the database file
- * and its migrations, the key-encryption key, a first signing key. Returns the key-encryption key.
+ * (checked, migrated), the key-encryption key, a first signing key. Returns the key-encryption key.
  */
 export async function prepare(config: Config, log: Logger): Promise<Buffer> {
-  const sqlite = openSqliteFile(config.databaseFile);
-  try {
-    const applied = migrate(sqlite);
-    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-  } finally {
-    sqlite.close();
+  const { fresh, sealedKeys } = prepareDatabaseFile(config, log);
+  const kekPath = keyEncryptionKeyPath(config.dataDir);
+  if (fresh && !config.keyEncryptionKey && existsSync(kekPath)) {
+    log.warn(
+      { database: config.databaseFile, key_encryption_key: kekPath },
+      'A NEW, EMPTY DATABASE was created next to an existing key-encryption key: if the database was lost or moved, stop tokenmint now and restore it from backup; clients, keys and the audit log of the old one are not in the new one',
+    );
   }
-  const kek = loadKeyEncryptionKey(config.keyEncryptionKey, config.dataDir, (path) =>
+  const kek = provideKeyEncryptionKey(config.keyEncryptionKey, config.dataDir, sealedKeys, (path) =>
     log.warn({ path }, 'KEY_ENCRYPTION_KEY is not set: generated one into the data directory; back it up with the database, or set KEY_ENCRYPTION_KEY'),
   );
+  warnIfReadableByOthers(log, kek.source === 'KEY_ENCRYPTION_KEY' ? [] : [kek.source]);
   const db = createPrisma(config.databaseFile);
   try {
-    const created = await ensureActiveSigningKey(db, config, kek);
+    const created = await ensureActiveSigningKey(db, config, kek.key);
     if (created) log.info({ kid: created.kid, alg: created.alg }, 'generated the first signing key');
-    // fails here, once, when the key-encryption key is not the one the keys were sealed with
-    await Keystore.load(await listSigningKeys(db), kek);
+    try {
+      // fails here, once, when the key-encryption key is not the one the keys were sealed with
+      await Keystore.load(await listSigningKeys(db), kek.key);
+    } catch (error) {
+      throw new Error(`${(error as Error).message} (the key-encryption key in use comes from ${kek.source})`);
+    }
+    await stripStoredPrivateKeys(db, log);
   } finally {
     await db.$disconnect();
   }
-  return kek;
+  return kek.key;
+}
+
+/** Opens (or creates) the database file, refuses a corrupt one, and applies pending migrations. */
+function prepareDatabaseFile(config: Config, log: Logger): { fresh: boolean; sealedKeys: number } {
+  const sqlite = openSqliteFile(config.databaseFile);
+  try {
+    const problems = integrityProblems(sqlite, 'quick');
+    if (problems.length > 0) {
+      throw new DatabaseFileError(
+        `the database ${config.databaseFile} is corrupt (${problems.slice(0, 3).join('; ')}): restore it from a backup (see README, Backups); npm run admin -- check runs the full integrity check`,
+      );
+    }
+    const fresh = tableCount(sqlite) === 0;
+    const applied = migrate(sqlite);
+    if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+    const sealedKeys = (sqlite.prepare('SELECT COUNT(*) AS n FROM "signing_keys"').get() as { n: number }).n;
+    return { fresh, sealedKeys };
+  } finally {
+    sqlite.close();
+    warnIfReadableByOthers(log, [config.databaseFile, `${config.databaseFile}-wal`]);
+  }
+}
+
+function tableCount(sqlite: Database.Database): number {
+  return (sqlite.prepare(`SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'`).get() as { n: number }).n;
+}
+
+function warnIfReadableByOthers(log: Logger, paths: string[]): void {
+  for (const path of paths) {
+    const mode = readableByOthers(path);
+    if (mode) log.warn({ path, mode }, `${path} is readable by other users (mode ${mode}); it holds secrets' hashes or sealed keys: chmod 600 it`);
+  }
 }

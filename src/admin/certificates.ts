@@ -35,7 +35,7 @@ export async function addCertificate(
       tx,
       {
         name,
-        pem: input.pem.trim(),
+        pem: parsed.pem,
         fingerprint: parsed.fingerprint,
         jwk: { ...parsed.jwk },
         notBefore: parsed.notBefore,

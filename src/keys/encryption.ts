@@ -25,6 +25,6 @@ export function decryptPrivateKey(kek: Buffer, kid: string, sealed: string): str
   try {
     return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
   } catch {
-    throw new Error(`signing key ${kid} cannot be decrypted: KEY_ENCRYPTION_KEY is not the key it was encrypted with`);
+    throw new Error(`signing key ${kid} cannot be decrypted: the key-encryption key is not the one it was sealed with`);
   }
 }

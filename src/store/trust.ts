@@ -52,3 +52,14 @@ export async function deleteCertificate(tx: Tx, name: string): Promise<boolean> 
   const { count } = await tx.verificationCertificate.deleteMany({ where: { name } });
   return count === 1;
 }
+
+/** Certificates whose stored PEM holds more than a public part (written by versions before this check). */
+export async function listCertificatesWithPrivateText(db: Db | Tx): Promise<VerificationCertificate[]> {
+  return (await db.verificationCertificate.findMany({ where: { pem: { contains: 'PRIVATE' } }, include: withApps })).map(toCertificate);
+}
+
+/** Replaces a certificate's stored PEM; SQLite overwrites the old text instead of leaving it in free pages. */
+export async function replaceCertificatePem(tx: Tx, id: number, pem: string): Promise<void> {
+  await tx.$executeRawUnsafe('PRAGMA secure_delete = ON');
+  await tx.verificationCertificate.update({ where: { id }, data: { pem } });
+}

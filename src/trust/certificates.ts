@@ -4,6 +4,8 @@ import { createHash, createPublicKey, X509Certificate, type JsonWebKey, type Key
 
 export interface ParsedVerificationKey {
   kind: 'x509' | 'spki';
+  /** the certificate or public key re-encoded from what was parsed: the only PEM ever stored */
+  pem: string;
   /** the public key as a JWK (public members only) */
   jwk: JsonWebKey;
   /** SHA-256 of the DER (certificate or SPKI), lowercase hex */
@@ -16,15 +18,35 @@ export interface ParsedVerificationKey {
 
 export class CertificateError extends Error {}
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/;
+const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
+const PRIVATE_MATERIAL = /PRIVATE KEY|BEGIN [A-Z0-9 ]*PRIVATE/i;
 const MIN_RSA_BITS = 2048;
 const MAX_RSA_BITS = 8192;
 
+/**
+ * One certificate or public key, PEM. Input holding private key material anywhere (in any block,
+ * before or after the public one) is refused whole: it must never reach the database.
+ */
 export function parseVerificationPem(pem: string): ParsedVerificationKey {
-  const block = PEM_BLOCK.exec(pem);
-  if (!block) throw new CertificateError('no PEM block found: give an X.509 certificate or a public key in PEM');
+  if (PRIVATE_MATERIAL.test(pem)) throw new CertificateError('this holds a private key: only a certificate or a public key is needed, never the private key');
+  const blocks = [...pem.matchAll(PEM_BLOCK)];
+  if (blocks.length === 0) throw new CertificateError('no PEM block found: give an X.509 certificate or a public key in PEM');
+  if (blocks.length > 1) throw new CertificateError(`the file holds ${blocks.length} PEM blocks: give exactly one certificate or public key (of a chain, the certificate whose key signs)`);
+  return parsePublicBlock(blocks[0]!);
+}
+
+/**
+ * The first certificate or public key of a PEM text, ignoring anything else in it, re-encoded.
+ * Only for repairing what an earlier version stored; new input goes through parseVerificationPem.
+ */
+export function publicPartOf(pem: string): ParsedVerificationKey {
+  const block = [...pem.matchAll(PEM_BLOCK)].find((b) => b[1] === 'CERTIFICATE' || b[1] === 'PUBLIC KEY');
+  if (!block) throw new CertificateError('no certificate or public key in the stored PEM');
+  return parsePublicBlock(block);
+}
+
+function parsePublicBlock(block: RegExpMatchArray): ParsedVerificationKey {
   const label = block[1]!;
-  if (label.includes('PRIVATE')) throw new CertificateError('this is a private key: only a certificate or a public key is needed, never the private key');
   if (label === 'CERTIFICATE') return fromCertificate(block[0]);
   if (label === 'PUBLIC KEY') return fromPublicKey(block[0]);
   throw new CertificateError(`unsupported PEM block "${label}": give a CERTIFICATE or a PUBLIC KEY`);
@@ -40,6 +62,7 @@ function fromCertificate(pem: string): ParsedVerificationKey {
   return {
     ...describeKey(cert.publicKey),
     kind: 'x509',
+    pem: cert.toString().trim(),
     fingerprint: createHash('sha256').update(cert.raw).digest('hex'),
     notBefore: new Date(cert.validFrom),
     expiresAt: new Date(cert.validTo),
@@ -54,7 +77,8 @@ function fromPublicKey(pem: string): ParsedVerificationKey {
     throw new CertificateError('the public key cannot be parsed');
   }
   const der = key.export({ format: 'der', type: 'spki' });
-  return { ...describeKey(key), kind: 'spki', fingerprint: createHash('sha256').update(der).digest('hex'), notBefore: null, expiresAt: null };
+  const reencoded = key.export({ format: 'pem', type: 'spki' }).toString().trim();
+  return { ...describeKey(key), kind: 'spki', pem: reencoded, fingerprint: createHash('sha256').update(der).digest('hex'), notBefore: null, expiresAt: null };
 }
 
 function describeKey(key: KeyObject): { jwk: JsonWebKey; algorithms: string[] } {

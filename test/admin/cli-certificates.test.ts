@@ -1,8 +1,9 @@
 import test from 'ava';
+import Database from 'better-sqlite3';
 import { generateKeyPairSync } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runAdmin, tempDir, testConfig } from '../helpers/instance.ts';
+import { prepareDatabase, runAdmin, tempDir, testConfig } from '../helpers/instance.ts';
 
 const dir = tempDir();
 const config = testConfig(dir);
@@ -18,6 +19,7 @@ function pemFile(text: string): string {
 const publicPem = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString();
 
 test.before(async () => {
+  await prepareDatabase(config);
   for (const app of ['partner-api', 'reports']) {
     const run = await admin('app', 'create', app, '--audiences', 'https://api.example');
     if (run.code !== 0) throw new Error(run.stderr);
@@ -63,4 +65,28 @@ test.serial('cert remove forgets the certificate and audits both changes', async
     .filter((e) => e.details.name === 'temporary')
     .map((e) => e.action);
   t.deepEqual(actions, ['certificate.removed', 'certificate.added']);
+});
+
+test.serial('cert add refuses a public key followed by its private key, and stores nothing of it', async (t) => {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const privatePem = privateKey.export({ format: 'pem', type: 'sec1' }).toString();
+  const run = await admin('cert', 'add', 'with-private', '--file', pemFile(`${publicKey.export({ format: 'pem', type: 'spki' })}${privatePem}`), '--app', 'reports');
+  t.is(run.code, 1);
+  t.regex(run.stderr, /private key/);
+  const body = privatePem.split('\n')[1]!;
+  const stored = new Database(config.databaseFile, { readonly: true }).prepare('SELECT pem FROM verification_certificates').all() as { pem: string }[];
+  t.false(stored.some((row) => row.pem.includes('PRIVATE') || row.pem.includes(body)));
+});
+
+test.serial('cert add stores the key re-encoded, not the file it was given', async (t) => {
+  const pub = publicPem();
+  t.is((await admin('cert', 'add', 'reencoded', '--file', pemFile(`# partner key, rotated 2026\n${pub}`), '--app', 'reports')).code, 0);
+  const row = new Database(config.databaseFile, { readonly: true }).prepare('SELECT pem FROM verification_certificates WHERE name = ?').get('reencoded') as { pem: string };
+  t.is(row.pem, pub.trim());
+});
+
+test.serial('cert add reads at most 1 MiB of a file: /dev/zero is refused at once', async (t) => {
+  const run = await admin('cert', 'add', 'zeros', '--file', '/dev/zero', '--app', 'reports');
+  t.is(run.code, 1);
+  t.regex(run.stderr, /^error: \/dev\/zero is larger than 1024 KiB/);
 });

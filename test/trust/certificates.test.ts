@@ -4,7 +4,7 @@ import { createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypt
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CertificateError, parseVerificationPem } from '../../src/trust/certificates.ts';
+import { CertificateError, parseVerificationPem, publicPartOf } from '../../src/trust/certificates.ts';
 
 const generate = generateKeyPairSync as unknown as (type: string, options: object) => { publicKey: KeyObject };
 const spki = (type: 'rsa' | 'ec' | 'ed25519', options: object = {}) => generate(type, options).publicKey.export({ format: 'pem', type: 'spki' }).toString();
@@ -62,4 +62,36 @@ test('a private key is refused, and so are weak or unsupported keys and garbage'
     ['-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----', /cannot be parsed/],
   ];
   for (const [pem, message] of refusals) t.throws(() => parseVerificationPem(pem), { instanceOf: CertificateError, message });
+});
+
+test('private key material anywhere in the input is refused, before or after the public block', (t) => {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pub = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  const cases = [
+    `${pub}${privateKey.export({ format: 'pem', type: 'sec1' })}`,
+    `${pub}\n${privateKey.export({ format: 'pem', type: 'pkcs8' })}`,
+    `${privateKey.export({ format: 'pem', type: 'pkcs8' })}${pub}`,
+    `${pub}-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n`,
+    `${pub}-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n`,
+  ];
+  for (const pem of cases) t.throws(() => parseVerificationPem(pem), { instanceOf: CertificateError, message: /private key/ });
+});
+
+test('one key per name: a file with several certificates or keys is refused', (t) => {
+  t.throws(() => parseVerificationPem(`${spki('ed25519')}${spki('ed25519')}`), { instanceOf: CertificateError, message: /2 PEM blocks/ });
+});
+
+test('what is kept is the public part re-encoded, never the text given', (t) => {
+  const pub = spki('ec', { namedCurve: 'P-256' });
+  const parsed = parseVerificationPem(`a comment line\n${pub.replace(/\n/g, '\r\n')}trailing text\n`);
+  t.is(parsed.pem, pub.trim());
+  t.false(parsed.pem.includes('comment') || parsed.pem.includes('trailing'));
+});
+
+test('the public part of a stored text that also holds a private key can be recovered', (t) => {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pub = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  const recovered = publicPartOf(`${privateKey.export({ format: 'pem', type: 'pkcs8' })}${pub}`);
+  t.is(recovered.pem, pub.trim());
+  t.false(recovered.pem.includes('PRIVATE'));
 });
