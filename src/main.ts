@@ -5,7 +5,9 @@ import { createLogger, type Logger } from './logger.ts';
 import { prepare } from './prepare.ts';
 import { serve } from './serve.ts';
 import { scheduleHousekeeping } from './store/housekeeping.ts';
-import { loadKeyEncryptionKey } from './keys/key-encryption-key.ts';
+import { answerPings, watchWorkers } from './cluster-watch.ts';
+import { KeyEncryptionKeyError, readKeyEncryptionKey } from './keys/key-encryption-key.ts';
+import { DatabaseFileError } from './store/sqlite-file.ts';
 
 function readConfig(): Config {
   try {
@@ -27,6 +29,7 @@ async function runServer(config: Config, log: Logger, kek: Buffer): Promise<void
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   if (cluster.isPrimary) log.info({ url: `http://${config.host}:${serving.port}`, issuer: config.issuer }, 'tokenmint is serving');
+  else answerPings();
 }
 
 async function runPrimary(config: Config, log: Logger): Promise<void> {
@@ -35,11 +38,26 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
   if (config.workers === 1) return runServer(config, log, kek);
   let stopping = false;
   const listening = new Set<number>();
-  for (let i = 0; i < config.workers; i++) cluster.fork();
-  cluster.on('listening', (worker) => {
+  // a fork can fail (e.g. out of file descriptors under a flood): retried, never fatal
+  const fork = () => {
+    const worker = cluster.fork();
+    worker.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.syscall?.startsWith('spawn')) {
+        log.error({ err: error }, 'starting a worker failed; retrying in 1 s');
+        setTimeout(() => stopping || fork(), 1000).unref();
+      } else {
+        log.error({ err: error, worker: worker.process.pid }, 'worker channel error');
+      }
+    });
+  };
+  for (let i = 0; i < config.workers; i++) fork();
+  let watching = false;
+  cluster.on('listening', (worker, address) => {
     listening.add(worker.id);
-    if (listening.size === config.workers) {
-      log.info({ port: config.port, issuer: config.issuer, workers: config.workers }, 'tokenmint is serving');
+    if (listening.size === config.workers && !watching) {
+      watching = true;
+      log.info({ port: address.port, issuer: config.issuer, workers: config.workers }, 'tokenmint is serving');
+      watchWorkers(log, (w) => !stopping && listening.has(w.id));
     }
   });
   cluster.on('exit', (worker, code, signal) => {
@@ -53,7 +71,7 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
       return;
     }
     log.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting another');
-    cluster.fork();
+    fork();
   });
   const stop = (signal: NodeJS.Signals) => {
     stopping = true;
@@ -72,8 +90,14 @@ const config = readConfig();
 const log = createLogger(config.logLevel);
 try {
   if (cluster.isPrimary) await runPrimary(config, log);
-  else await runServer(config, log, loadKeyEncryptionKey(config.keyEncryptionKey, config.dataDir, () => {}));
+  else await runServer(config, log, readKeyEncryptionKey(config.keyEncryptionKey, config.dataDir).key);
 } catch (error) {
-  log.fatal({ err: error }, 'tokenmint could not start');
+  if (error instanceof DatabaseFileError || error instanceof KeyEncryptionKeyError) {
+    // the operator's to fix: one clear line, no stack
+    log.fatal(error.message);
+    console.error(`tokenmint: ${error.message}`);
+  } else {
+    log.fatal({ err: error }, 'tokenmint could not start');
+  }
   process.exit(1);
 }

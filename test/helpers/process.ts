@@ -1,0 +1,48 @@
+// The real server as a child process (`node src/main.ts`), for tests of start-up, workers and
+// process-level faults.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export const ROOT = new URL('../..', import.meta.url).pathname;
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Started {
+  child: ChildProcess;
+  output(): { stdout: string; stderr: string };
+}
+
+/** Starts the server with exactly this environment (plus PATH and HOME); `shellPrefix` runs first, e.g. `ulimit -n 256`. */
+export function start(env: Record<string, string>, shellPrefix?: string): Started {
+  const command = shellPrefix
+    ? spawn('sh', ['-c', `${shellPrefix}; exec "${process.execPath}" --import tsx src/main.ts`], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  command.stdout!.on('data', (d) => (stdout += d));
+  command.stderr!.on('data', (d) => (stderr += d));
+  return { child: command, output: () => ({ stdout, stderr }) };
+}
+
+/** Polls `url` until it answers 200, up to `limitMs`; true when it did. */
+export async function waitFor(url: string, limitMs = 30_000): Promise<boolean> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(1000) })).status === 200) return true;
+    } catch {
+      // not listening yet, or refused
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+export const waitReady = (url: string, limitMs?: number) => waitFor(`${url}/readyz`, limitMs);
