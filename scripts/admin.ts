@@ -6,7 +6,11 @@ try {
   const config = loadConfig(environmentWithDotenv());
   process.exitCode = await runAdminCli(process.argv.slice(2), config, process.stdout, process.stderr);
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  for (const problem of error.problems) console.error(`tokenmint: configuration: ${problem}`);
+  if (error instanceof ConfigError) {
+    for (const problem of error.problems) console.error(`tokenmint: configuration: ${problem}`);
+  } else {
+    // never a stack trace: one line for the operator
+    console.error(`error: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+  }
   process.exitCode = 1;
 }

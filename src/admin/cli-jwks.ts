@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Leaf, Run } from './cli.ts';
-import { collect, readInputFile, wholeNumber } from './cli-options.ts';
+import { accumulate, collect, readInputFile, wholeNumber } from './cli-options.ts';
 import { AdminError } from './errors.ts';
 import { splitList } from './input.ts';
 import { addJwksSource, listAllJwksSources, refreshJwksSource, removeJwksSource, type NewSourceInput } from './jwks-sources.ts';
@@ -15,8 +15,8 @@ export function registerJwksCommands(root: Command, leaf: Leaf, run: Run): void 
     .option('--file <jwks>', 'a JWKS document (JSON)')
     .option('--app <client_id>', 'bind to this application (repeatable)', collect, [])
     .option('--issuer <iss>', 'the iss its JWTs state (required with --url and --file)')
-    .option('--audiences <list>', 'comma-separated; the JWT must name one of them (default: this issuer)')
-    .option('--algorithms <list>', 'comma-separated allowed algorithms (default: RS256,ES256)')
+    .option('--audiences <list>', 'comma-separated; the JWT must name one of them (default: this issuer)', accumulate(','))
+    .option('--algorithms <list>', 'comma-separated allowed algorithms (default: RS256,ES256)', accumulate(','))
     .option('--leeway <seconds>', 'clock leeway (default: 60)')
     .option('--max-lifetime <seconds>', 'longest accepted exp - iat (default: 86400)')
     .option('--replay <mode>', 'reject: each jti once; allow: reusable until exp (default)')

@@ -1,14 +1,66 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { InvalidArgumentError, type Command } from 'commander';
 import { AdminError } from './errors.ts';
+
+/** The most the CLI reads from any file it is given (certificates, JWKS documents, JWTs). */
+export const MAX_INPUT_FILE_BYTES = 1024 * 1024;
 
 /** For repeatable options such as --app. */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
+/**
+ * For list options (--audiences a,b): given again, the values add up (`--audiences a --audiences b`
+ * is `a,b`) instead of the last one silently replacing the others. A default is replaced, not extended.
+ */
+export function accumulate(separator: string): (value: string, previous: string | undefined) => string {
+  let given = false;
+  return (value, previous) => {
+    const joined = given && previous !== undefined ? `${previous}${separator}${value}` : value;
+    given = true;
+    return joined;
+  };
+}
+
+/** Every other option that takes a value may be given once: a second value is refused, never dropped. */
+export function refuseRepeatedOptions(command: Command): void {
+  for (const option of command.options) {
+    if (option.parseArg || (!option.required && !option.optional)) continue;
+    let given = false;
+    option.argParser((value: string) => {
+      if (given) throw new InvalidArgumentError(`${option.long} may be given once`);
+      given = true;
+      return value;
+    });
+  }
+  for (const sub of command.commands) refuseRepeatedOptions(sub);
+}
+
+/**
+ * A text file the operator named, read up to MAX_INPUT_FILE_BYTES: a device such as /dev/zero or
+ * a huge file is refused after that many bytes instead of filling memory.
+ */
 export function readInputFile(path: string): string {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, 'r');
   } catch {
     throw new AdminError(`cannot read ${path}`);
+  }
+  try {
+    const buffer = Buffer.alloc(MAX_INPUT_FILE_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const read = readSync(fd, buffer, length, buffer.length - length, null);
+      if (read === 0) break;
+      length += read;
+      if (length > MAX_INPUT_FILE_BYTES) throw new AdminError(`${path} is larger than ${MAX_INPUT_FILE_BYTES / 1024} KiB: not a file this command reads`);
+    }
+    return buffer.subarray(0, length).toString('utf8');
+  } catch (error) {
+    if (error instanceof AdminError) throw error;
+    throw new AdminError(`cannot read ${path}`);
+  } finally {
+    closeSync(fd);
   }
 }
 

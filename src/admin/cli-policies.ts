@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Leaf, Run } from './cli.ts';
-import { collect } from './cli-options.ts';
+import { accumulate, collect, readInputFile } from './cli-options.ts';
 import { AdminError } from './errors.ts';
 import { splitList } from './input.ts';
 import { addPolicy, changePolicy, listAllPolicies, removePolicy, requirePolicy, testPolicy } from './policies.ts';
@@ -53,12 +53,12 @@ export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): voi
     .option('--username <username>', 'a service account as the caller')
     .option('--app <client_id>', 'the application (default: the first one the policy is bound to)')
     .option('--ip <address>', 'the client IP', '127.0.0.1')
-    .option('--scopes <scopes>', 'space-separated scopes (default: the application\'s default scopes)')
+    .option('--scopes <scopes>', 'space-separated scopes (default: the application\'s default scopes)', accumulate(' '))
     .option('--grant-type <grant_type>', 'the grant type the request would use')
     .action(run(async (ctx, [name], o) => {
       const { policy: tested, client_id, decision } = await testPolicy(ctx, {
         name: name!,
-        jwtFile: o.jwt as string | undefined,
+        jwt: o.jwt === undefined ? undefined : { text: readInputFile(o.jwt as string), file: o.jwt as string },
         username: o.username as string | undefined,
         clientId: o.app as string | undefined,
         ip: o.ip as string,

@@ -5,7 +5,9 @@ import { listAuditEvents } from '../store/audit.ts';
 import { listSigningKeys } from '../store/keys.ts';
 import { migrate } from '../store/migrate.ts';
 import { createPrisma } from '../store/prisma.ts';
-import { openSqliteFile } from '../store/sqlite-file.ts';
+import { DatabaseFileError, integrityProblems, openSqliteFile } from '../store/sqlite-file.ts';
+import { describeStorageError, isBusy, isDatabaseError, sqliteCode } from '../store/sqlite-errors.ts';
+import { accumulate, refuseRepeatedOptions } from './cli-options.ts';
 import { createApplication, disableApplication, listAllApplications, requireApplication, rotateApplicationSecret } from './applications.ts';
 import type { AdminContext } from './context.ts';
 import { registerCertificateCommands } from './cli-certificates.ts';
@@ -28,6 +30,7 @@ const SHOWN_ONCE = 'shown once: store it now, it cannot be displayed again';
 function program(run: Run, out: Output, err: Output): Command {
   const root = new Command('admin')
     .description('tokenmint administration')
+    .option('--init', 'create the database (and apply migrations) when it does not exist yet; without it, a missing database is an error')
     .exitOverride()
     .configureOutput({ writeOut: (text) => out.write(text), writeErr: (text) => err.write(text) });
   const leaf: Leaf = (parent, spec, description) =>
@@ -37,10 +40,10 @@ function program(run: Run, out: Output, err: Output): Command {
   leaf(app, 'create <client_id>', 'register an application')
     .option('--name <name>')
     .option('--secret', 'generate a client secret')
-    .option('--grants <list>', 'comma-separated grant types', 'client_credentials')
-    .option('--scopes <scopes>', 'space-separated scopes it may request')
-    .option('--default-scopes <scopes>', 'space-separated scopes granted when none are requested')
-    .option('--audiences <list>', 'comma-separated audiences; the first is the default')
+    .option('--grants <list>', 'comma-separated grant types', accumulate(','), 'client_credentials')
+    .option('--scopes <scopes>', 'space-separated scopes it may request', accumulate(' '))
+    .option('--default-scopes <scopes>', 'space-separated scopes granted when none are requested', accumulate(' '))
+    .option('--audiences <list>', 'comma-separated audiences; the first is the default', accumulate(','))
     .option('--ttl <seconds>', 'access-token lifetime')
     .option('--policy-mode <mode>', 'all or any', 'all')
     .action(run(async (ctx, [clientId], o) => {
@@ -75,8 +78,8 @@ function program(run: Run, out: Output, err: Output): Command {
   leaf(sa, 'create <username>', 'create a service account bound to an application, with a first app password')
     .requiredOption('--app <client_id>')
     .option('--name <display name>')
-    .option('--groups <list>', 'comma-separated')
-    .option('--permissions <list>', 'comma-separated')
+    .option('--groups <list>', 'comma-separated', accumulate(','))
+    .option('--permissions <list>', 'comma-separated', accumulate(','))
     .option('--expires <duration>', 'lifetime of the first app password, e.g. 90d')
     .action(run(async (ctx, [username], o) => {
       const { account, password } = await createServiceAccount(ctx, {
@@ -110,6 +113,7 @@ function program(run: Run, out: Output, err: Output): Command {
   registerCertificateCommands(root, leaf, run);
   registerJwksCommands(root, leaf, run);
   registerPolicyCommands(root, leaf, run);
+  leaf(root, 'check', "SQLite's full integrity check of the database (PRAGMA integrity_check)").action(run(async (ctx) => ({ record: await checkDatabase(ctx) })));
 
   const keys = root.command('keys').description('signing keys');
   leaf(keys, 'list', 'list signing keys').action(run(async (ctx) => ({
@@ -129,6 +133,7 @@ function program(run: Run, out: Output, err: Output): Command {
       const events = await listAuditEvents(ctx.db, { since, clientId: o.app as string | undefined, limit });
       return { rows: events.map(auditEventView), columns: ['at', 'action', 'outcome', 'client_id', 'subject', 'reason', 'ip'] };
     }));
+  refuseRepeatedOptions(root);
   return root;
 }
 
@@ -139,17 +144,14 @@ function render(result: Result, json: boolean): string {
 }
 
 /** Runs one admin command against the configured database; returns the exit code. */
-export async function runAdminCli(argv: string[], config: Config, out: Output, err: Output): Promise<number> {
-  const sqlite = openSqliteFile(config.databaseFile);
-  try {
-    migrate(sqlite);
-  } finally {
-    sqlite.close();
-  }
-  const ctx: AdminContext = { db: createPrisma(config.databaseFile), hasher: new SecretHasher(config.argon2), config };
+export async function runAdminCli(argv: string[], config: Config, out: Output, err: Output, options: { busyTimeoutMs?: number } = {}): Promise<number> {
+  const busyTimeoutMs = options.busyTimeoutMs ?? ADMIN_BUSY_TIMEOUT_MS;
+  let ctx: AdminContext | undefined;
+  // the database is opened only when a command runs (never for --help), and never created without --init
   const run = (action: Action) => async (...raw: unknown[]) => {
     const command = raw[raw.length - 1] as Command;
     const options = command.opts() as Record<string, string | string[] | boolean | undefined>;
+    ctx ??= openAdminContext(config, command.optsWithGlobals().init === true, busyTimeoutMs);
     const result = await action(ctx, command.args, options);
     out.write(`${render(result, options.json === true)}\n`);
   };
@@ -159,17 +161,44 @@ export async function runAdminCli(argv: string[], config: Config, out: Output, e
   } catch (error) {
     // commander has already written its usage or error text
     if (error instanceof CommanderError) return error.exitCode;
-    err.write(`error: ${describe(error)}\n`);
+    err.write(`error: ${describe(error, busyTimeoutMs)}\n`);
     return 1;
   } finally {
-    await ctx.db.$disconnect();
+    await ctx?.db.$disconnect();
   }
 }
 
-function describe(error: unknown): string {
-  if (error instanceof AdminError) return error.message;
+/** Waits this long for a database another process holds locked (a purge, a migration) before giving up. */
+const ADMIN_BUSY_TIMEOUT_MS = 15_000;
+
+function openAdminContext(config: Config, init: boolean, busyTimeoutMs: number): AdminContext {
+  const sqlite = openSqliteFile(config.databaseFile, { create: init, busyTimeoutMs });
+  try {
+    migrate(sqlite);
+  } finally {
+    sqlite.close();
+  }
+  return { db: createPrisma(config.databaseFile, busyTimeoutMs), hasher: new SecretHasher(config.argon2), config };
+}
+
+function describe(error: unknown, busyTimeoutMs: number): string {
+  if (error instanceof AdminError || error instanceof DatabaseFileError) return error.message;
   const code = (error as { code?: unknown }).code;
   if (code === 'P2002') return 'that name is already taken';
+  if (isBusy(sqliteCode(error))) return `the database stayed locked by another process for ${busyTimeoutMs / 1000} s (a purge, a migration or another command); try again`;
+  if (isDatabaseError(error)) return `the database could not be used: ${describeStorageError(error)}`;
   const message = error instanceof Error ? error.message : String(error);
   return message.split('\n').filter((l) => l.trim()).pop() ?? 'failed';
+}
+
+/** `check`: the full integrity check; a damaged database is a failure (exit 1) naming what is wrong. */
+async function checkDatabase(ctx: AdminContext): Promise<View> {
+  const sqlite = openSqliteFile(ctx.config.databaseFile, { create: false });
+  try {
+    const problems = integrityProblems(sqlite, 'full');
+    if (problems.length > 0) throw new AdminError(`the database ${ctx.config.databaseFile} is damaged: ${problems.join('; ')}; restore it from a backup`);
+    return { database: ctx.config.databaseFile, integrity: 'ok' };
+  } finally {
+    sqlite.close();
+  }
 }

@@ -1,5 +1,4 @@
 import { decodeJwt } from 'jose';
-import { readFileSync } from 'node:fs';
 import { policyContext } from '../policies/context.ts';
 import { decide, type PolicyDecision } from '../policies/evaluate.ts';
 import { compilePolicy, POLICY_KINDS, PolicyExpressionError, type PolicyKind } from '../policies/expression.ts';
@@ -98,7 +97,8 @@ export async function removePolicy(ctx: AdminContext, name: string): Promise<Pol
 
 export interface PolicyTestInput {
   name: string;
-  jwtFile?: string;
+  /** the input JWT, and the file it was read from (for messages) */
+  jwt?: { text: string; file: string };
   username?: string;
   clientId?: string;
   ip?: string;
@@ -117,17 +117,12 @@ export async function testPolicy(ctx: AdminContext, input: PolicyTestInput): Pro
   const app = await findApplication(ctx.db, clientId);
   if (!app) throw new AdminError(`no application ${JSON.stringify(clientId)}`);
   let jwtClaims: Record<string, unknown> | undefined;
-  if (input.jwtFile !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(input.jwtFile, 'utf8').trim();
-    } catch {
-      throw new AdminError(`cannot read ${input.jwtFile}`);
-    }
+  if (input.jwt !== undefined) {
+    const text = input.jwt.text.trim();
     try {
       jwtClaims = decodeJwt(text) as Record<string, unknown>;
     } catch {
-      throw new AdminError(`${input.jwtFile} does not hold a JWT`);
+      throw new AdminError(`${input.jwt.file} does not hold a JWT`);
     }
   }
   const serviceAccount = input.username === undefined ? undefined : await findServiceAccount(ctx.db, input.username);

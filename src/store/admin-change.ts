@@ -1,31 +1,29 @@
-import type { Db, Tx } from './prisma.ts';
+import { busyTimeoutOf, type Db, type Tx } from './prisma.ts';
+import { isBusy, sqliteCode } from './sqlite-errors.ts';
 import { bumpStateVersion } from './state-version.ts';
 
 const TRANSACTION_LIMITS = { maxWait: 15_000, timeout: 15_000 };
-const ATTEMPTS = 30;
 
 /**
  * Runs an admin change in one transaction whose first statement is a write (the state-version
  * bump). SQLite can still refuse that first write at once (SQLITE_BUSY) when another process
  * commits while this one waits for the lock; nothing has been done by then, so the whole
- * transaction is tried again after a short random pause.
+ * transaction is tried again after a short random pause, for as long as the client's busy timeout;
+ * after that the lock counts as held and the error goes to the caller.
  */
 export async function adminTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
+  const deadline = Date.now() + busyTimeoutOf(db);
+  for (;;) {
     try {
       return await db.$transaction(async (tx) => {
         await bumpStateVersion(tx);
         return work(tx);
       }, TRANSACTION_LIMITS);
     } catch (error) {
-      if (attempt >= ATTEMPTS || !isBusy(error)) throw error;
+      if (Date.now() >= deadline || !isBusy(sqliteCode(error))) throw error;
       await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 90));
     }
   }
-}
-
-function isBusy(error: unknown): boolean {
-  return error instanceof Error && /SQLITE_BUSY|database is locked/.test(error.message);
 }
 
 /**

@@ -26,6 +26,9 @@ export async function listAuditEvents(db: Db, filter: { since?: Date; clientId?:
   return rows.map((r) => ({ ...r, outcome: r.outcome === 'success' ? 'success' : 'failure', details: r.details ? JSON.parse(r.details) : null }));
 }
 
-export async function purgeAuditEvents(db: Db, before: Date): Promise<number> {
-  return (await db.auditEvent.deleteMany({ where: { at: { lt: before } } })).count;
+/** Deletes up to `limit` of the oldest events from before `before`; returns how many it deleted. */
+export async function purgeAuditEventBatch(db: Db, before: Date, limit: number): Promise<number> {
+  const rows = await db.auditEvent.findMany({ where: { at: { lt: before } }, orderBy: { at: 'asc' }, select: { id: true }, take: limit });
+  if (rows.length === 0) return 0;
+  return (await db.auditEvent.deleteMany({ where: { id: { in: rows.map((r) => r.id) } } })).count;
 }

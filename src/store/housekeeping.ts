@@ -1,27 +1,64 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { purgeAuditEvents } from './audit.ts';
-import { purgeUsedAssertions } from './replay.ts';
-import { createPrisma } from './prisma.ts';
+import { purgeAuditEventBatch } from './audit.ts';
+import { purgeUsedAssertionBatch } from './replay.ts';
+import { createPrisma, type Db } from './prisma.ts';
 
 const HOUR_MS = 3_600_000;
 
+export interface PurgeOptions {
+  /** rows deleted per statement: each holds the database's write lock for a few milliseconds */
+  batchSize: number;
+  /** the pause between batches, in which workers write and admin commands run */
+  pauseMs: number;
+}
+
+const DEFAULTS: PurgeOptions = { batchSize: 2000, pauseMs: 50 };
+
 /**
  * Deletes audit events older than AUDIT_RETENTION_DAYS and replay records of expired
- * assertions, now and every hour (primary process only).
+ * assertions, now and every hour (primary process only). It deletes in small batches with pauses
+ * between them, so that however much has piled up, no statement holds the write lock (or the
+ * primary's event loop, which hands out every new connection) for more than a few milliseconds.
  */
-export function scheduleHousekeeping(config: Config, log: Logger): void {
+export function scheduleHousekeeping(config: Config, log: Logger): { stop(): Promise<void> } {
   const db = createPrisma(config.databaseFile);
-  const purge = async () => {
-    try {
-      const before = new Date(Date.now() - config.auditRetentionDays * 24 * HOUR_MS);
-      const removed = await purgeAuditEvents(db, before);
-      if (removed > 0) log.info({ removed }, 'purged expired audit events');
-      await purgeUsedAssertions(db, new Date());
-    } catch (error) {
-      log.error({ err: error }, 'housekeeping failed');
-    }
+  let running: Promise<void> = Promise.resolve();
+  const purge = () => {
+    running = running.then(async () => {
+      try {
+        const removed = await purgeExpired(db, config.auditRetentionDays, new Date());
+        if (removed.auditEvents > 0) log.info({ removed: removed.auditEvents }, 'purged expired audit events');
+      } catch (error) {
+        log.error({ err: error }, 'housekeeping failed; it runs again within the hour');
+      }
+    });
   };
-  void purge();
-  setInterval(() => void purge(), HOUR_MS).unref();
+  purge();
+  const timer = setInterval(purge, HOUR_MS);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await db.$disconnect();
+    },
+  };
+}
+
+export async function purgeExpired(db: Db, retentionDays: number, now: Date, options: PurgeOptions = DEFAULTS): Promise<{ auditEvents: number; usedAssertions: number }> {
+  const before = new Date(now.getTime() - retentionDays * 24 * HOUR_MS);
+  const auditEvents = await inBatches((limit) => purgeAuditEventBatch(db, before, limit), options);
+  const usedAssertions = await inBatches((limit) => purgeUsedAssertionBatch(db, now, limit), options);
+  return { auditEvents, usedAssertions };
+}
+
+async function inBatches(batch: (limit: number) => Promise<number>, options: PurgeOptions): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await batch(options.batchSize);
+    total += deleted;
+    if (deleted < options.batchSize) return total;
+    await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
+  }
 }

@@ -48,13 +48,28 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
  * the write lock is taken before the history is read.
  */
 export function migrate(db: Database.Database, migrations = readMigrations()): string[] {
-  db.exec(CREATE_MIGRATIONS_TABLE);
+  // an up-to-date database is only read: no write lock to wait for while another process holds it
+  if (!hasMigrationsTable(db)) db.exec(CREATE_MIGRATIONS_TABLE);
+  const pending = migrations.filter((migration) => !isApplied(db, migration));
   const applied: string[] = [];
-  for (const migration of migrations) {
+  for (const migration of pending) {
     const ran = db.transaction(() => applyOne(db, migration)).immediate();
     if (ran) applied.push(migration.name);
   }
   return applied;
+}
+
+function hasMigrationsTable(db: Database.Database): boolean {
+  return db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_prisma_migrations'`).get() !== undefined;
+}
+
+/** True when the migration is recorded as applied, unchanged; anything else is decided under the write lock. */
+function isApplied(db: Database.Database, migration: Migration): boolean {
+  const rows = db
+    .prepare('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" WHERE migration_name = ?')
+    .all(migration.name) as AppliedRow[];
+  const live = rows.filter((row) => row.rolled_back_at === null);
+  return live.length === 1 && live[0]!.finished_at !== null && live[0]!.checksum === migration.checksum;
 }
 
 function applyOne(db: Database.Database, migration: Migration): boolean {

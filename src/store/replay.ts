@@ -14,6 +14,22 @@ export async function recordFirstUse(db: Db, issuer: string, jti: string, expire
   }
 }
 
-export async function purgeUsedAssertions(db: Db, before: Date): Promise<number> {
-  return (await db.usedAssertion.deleteMany({ where: { expiresAt: { lt: before } } })).count;
+/**
+ * Deletes about `limit` of the replay records that expired before `before`, oldest first (those
+ * sharing the last one's expiry go too); returns how many it deleted.
+ */
+export async function purgeUsedAssertionBatch(db: Db, before: Date, limit: number): Promise<number> {
+  const edge = await db.usedAssertion.findFirst({ where: { expiresAt: { lt: before } }, orderBy: { expiresAt: 'asc' }, skip: limit - 1, select: { expiresAt: true } });
+  const where = edge ? { expiresAt: { lte: edge.expiresAt, lt: before } } : { expiresAt: { lt: before } };
+  return (await db.usedAssertion.deleteMany({ where })).count;
+}
+
+/** Every replay record that expired before `before`, in batches; returns how many were deleted. */
+export async function purgeUsedAssertions(db: Db, before: Date, limit = 2000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await purgeUsedAssertionBatch(db, before, limit);
+    total += deleted;
+    if (deleted < limit) return total;
+  }
 }

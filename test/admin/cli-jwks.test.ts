@@ -4,7 +4,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeJwt, exportJWK } from 'jose';
 import { ExternalIssuer, issuerKey } from '../helpers/external-issuer.ts';
-import { runAdmin, startInstance, tempDir, testConfig, TEST_ISSUER, untilPropagated, type AdminRun } from '../helpers/instance.ts';
+import { prepareDatabase, runAdmin, startInstance, tempDir, testConfig, TEST_ISSUER, untilPropagated, type AdminRun } from '../helpers/instance.ts';
 
 // Serial: every command opens its own Prisma client on the one SQLite file.
 const dir = tempDir();
@@ -23,6 +23,7 @@ async function externalIssuer(options: { alg?: string; issuer?: string } = {}): 
 }
 
 test.before(async () => {
+  await prepareDatabase(config);
   for (const argv of [
     ['app', 'create', 'builds', '--grants', 'jwt-bearer', '--scopes', 'deploy', '--audiences', 'https://api.example'],
     ['app', 'create', 'reports', '--audiences', 'https://api.example'],

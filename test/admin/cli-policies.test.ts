@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createLogger } from '../../src/logger.ts';
 import { prepare } from '../../src/prepare.ts';
 import { ExternalIssuer, issuerKey } from '../helpers/external-issuer.ts';
-import { runAdmin, tempDir, testConfig, type AdminRun } from '../helpers/instance.ts';
+import { prepareDatabase, runAdmin, tempDir, testConfig, type AdminRun } from '../helpers/instance.ts';
 
 // Serial: every command opens its own Prisma client on the one SQLite file.
 const dir = tempDir();
@@ -14,6 +14,7 @@ const myIssuer = new ExternalIssuer('https://my.issuer');
 const AUTHENTIK_EXAMPLE = 'request.context["oauth_jwt"]["iss"] == "https://my.issuer"';
 
 test.before(async () => {
+  await prepareDatabase(config);
   await prepare(config, createLogger('silent'));
   myIssuer.keys.push(await issuerKey('ES256'));
   for (const argv of [

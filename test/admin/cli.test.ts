@@ -522,3 +522,30 @@ test.serial('grant names that are Object.prototype members are refused', async (
     t.regex(run.stderr, /^error: unknown grant type/);
   }
 });
+
+test('a repeated list option adds up instead of keeping only its last value', async (t) => {
+  const app = await json<{ audiences: string[]; scopes: string[]; grant_types: string[] }>(
+    t,
+    'app', 'create', 'repeated-lists',
+    '--audiences', 'https://a.example', '--audiences', 'https://b.example,https://c.example',
+    '--scopes', 'read', '--scopes', 'write audit',
+    '--grants', 'client_credentials', '--grants', 'jwt-bearer',
+  );
+  t.deepEqual(app.audiences, ['https://a.example', 'https://b.example', 'https://c.example']);
+  t.deepEqual(app.scopes, ['read', 'write', 'audit']);
+  t.deepEqual(app.grant_types, ['client_credentials', JWT_BEARER]);
+  const defaults = await json<{ grant_types: string[] }>(t, 'app', 'create', 'default-grants');
+  t.deepEqual(defaults.grant_types, ['client_credentials'], 'a default is used when the option is absent, and replaced when given');
+});
+
+test('an option that takes one value is refused when given twice, never silently overridden', async (t) => {
+  const run = await admin('app', 'create', 'ttl-twice', '--ttl', '60', '--ttl', '120');
+  t.not(run.code, 0);
+  t.regex(run.stderr, /--ttl may be given once/);
+  const show = await admin('app', 'show', 'ttl-twice');
+  t.is(show.code, 1, `nothing was created: ${show.stdout}${show.stderr}`);
+});
+
+test('a file given to the CLI is read up to 1 MiB: a device that never ends is refused at once', async (t) => {
+  await refused(t, ['policy', 'test', 'whatever', '--jwt', '/dev/zero'], /\/dev\/zero is larger than 1024 KiB/);
+});
