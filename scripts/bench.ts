@@ -3,6 +3,7 @@
 // provisions an application and a service account, then drives each scenario for a bounded time.
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
@@ -51,13 +52,29 @@ async function waitReady(): Promise<void> {
   throw new Error('server did not become ready');
 }
 
-async function run(title: string, path: string, options: Omit<autocannon.Options, 'url'>, expectStatus = 200) {
+async function run(title: string, path: string, options: Omit<autocannon.Options, 'url'>, expectStatus = 200): Promise<autocannon.Result> {
   const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options, url: `${url}${path}` });
+  report(title, result, expectStatus);
+  return result;
+}
+
+function statusCount(result: autocannon.Result, status: (code: number) => boolean): number {
   const stats = (result.statusCodeStats ?? {}) as Record<string, { count?: number }>;
-  const wrong = Object.entries(stats).filter(([s]) => Number(s) !== expectStatus).reduce((n, [, v]) => n + (v.count ?? 0), 0);
+  return Object.entries(stats).filter(([s]) => status(Number(s))).reduce((n, [, v]) => n + (v.count ?? 0), 0);
+}
+
+function report(title: string, result: autocannon.Result, expectStatus = 200, extra = ''): void {
+  const wrong = statusCount(result, (s) => s !== expectStatus);
   console.log(
-    `${title.padEnd(44)} ${result.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(result.latency.p50).padStart(4)} ms   p99 ${String(result.latency.p99).padStart(4)} ms   unexpected ${wrong + result.errors}`,
+    `${title.padEnd(44)} ${result.requests.average.toFixed(0).padStart(7)} req/s   p50 ${String(result.latency.p50).padStart(4)} ms   p99 ${String(result.latency.p99).padStart(4)} ms   unexpected ${wrong + result.errors}${extra}`,
   );
+}
+
+/** Random unknown client_ids with well-formed random secrets, as a distributed guessing flood sends them. */
+function guessingRequest(request: autocannon.Request): autocannon.Request {
+  const id = randomBytes(8).toString('hex');
+  const secret = `tmcs_${'abcdefghijkmnpqr'}_${randomBytes(32).toString('base64url')}`;
+  return { ...request, headers: { ...request.headers, authorization: `Basic ${Buffer.from(`guess-${id}:${secret}`).toString('base64')}`, 'x-forwarded-for': `198.51.${randomBytes(1)[0]}.${randomBytes(1)[0]}` } };
 }
 
 const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
@@ -102,6 +119,17 @@ try {
     body: 'grant_type=client_credentials',
     connections: 8,
   }, 401);
+
+  // a valid client beside a distributed flood of guesses for unknown clients (64 connections)
+  const valid = { url: `${url}/token`, connections: CONNECTIONS, duration: SECONDS, method: 'POST' as const, headers: { ...form, authorization: basicAuth }, body: 'grant_type=client_credentials' };
+  const alone = await autocannon(valid);
+  const [beside, flood] = await Promise.all([
+    autocannon(valid),
+    autocannon({ url: `${url}/token`, connections: 64, duration: SECONDS, method: 'POST', headers: form, body: 'grant_type=client_credentials', requests: [{ setupRequest: guessingRequest }] }),
+  ]);
+  report('valid client alone', alone);
+  report('valid client beside a 64-connection guess flood', beside, 200, `   503s ${statusCount(beside, (s) => s === 503)}   kept ${((100 * beside.requests.average) / alone.requests.average).toFixed(0)}% of its rate`);
+  report('  the flood (unknown clients, random secrets)', flood, 401, `   503s ${statusCount(flood, (s) => s === 503)}`);
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));

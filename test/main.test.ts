@@ -5,7 +5,8 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { issuerKey } from './helpers/external-issuer.ts';
-import { basic, formBody, runAdmin, tempDir, testConfig } from './helpers/instance.ts';
+import { corruptTable } from './helpers/database-faults.ts';
+import { basic, formBody, prepareDatabase, runAdmin, tempDir, testConfig } from './helpers/instance.ts';
 import { freePort, start, waitReady } from './helpers/process.ts';
 
 test('bad configuration stops start-up with one line per problem, naming the variable', async (t) => {
@@ -17,6 +18,18 @@ test('bad configuration stops start-up with one line per problem, naming the var
   t.is(lines.length, 2);
   t.true(lines.some((l) => l.includes('PORT')));
   t.true(lines.some((l) => l.includes('SIGNING_ALG')));
+});
+
+test('a corrupt database stops start-up with one clear line, before any worker starts', async (t) => {
+  const dir = tempDir();
+  const config = testConfig(dir);
+  await prepareDatabase(config);
+  t.is((await runAdmin(config, ['app', 'create', 'a', '--audiences', 'https://api.example'])).code, 0);
+  corruptTable(config.databaseFile, 'applications');
+  const { child, output } = start({ DATABASE_URL: `file:${config.databaseFile}`, PORT: String(await freePort()), HOST: '127.0.0.1' });
+  const [code] = await once(child, 'exit');
+  t.is(code, 1);
+  t.is(output().stderr, `tokenmint: the database ${config.databaseFile} is corrupt (database disk image is malformed): restore it from a backup (see README, Backups); npm run admin -- check runs the full integrity check\n`);
 });
 
 test('several workers share the port, all see admin changes within 2 seconds, and SIGTERM stops them cleanly', async (t) => {

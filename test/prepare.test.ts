@@ -1,11 +1,11 @@
 import test from 'ava';
-import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyEncryptionKeyError } from '../src/keys/key-encryption-key.ts';
 import { prepare } from '../src/prepare.ts';
 import { serve } from '../src/serve.ts';
 import { DatabaseFileError } from '../src/store/sqlite-file.ts';
+import { corruptTable } from './helpers/database-faults.ts';
 import { capturingLogger, runAdmin, tempDir, testConfig } from './helpers/instance.ts';
 
 const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
@@ -90,18 +90,6 @@ test('an empty database created next to an existing key-encryption key is warned
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-/** Overwrites the first page of a table's b-tree with garbage, as a failing disk might. */
-function corruptTable(file: string, table: string): void {
-  const sqlite = new Database(file);
-  sqlite.pragma('wal_checkpoint(TRUNCATE)');
-  const { rootpage } = sqlite.prepare('SELECT rootpage FROM sqlite_master WHERE name = ?').get(table) as { rootpage: number };
-  const pageSize = sqlite.pragma('page_size', { simple: true }) as number;
-  sqlite.close();
-  const fd = openSync(file, 'r+');
-  writeSync(fd, Buffer.alloc(64, 0xa5), 0, 64, (rootpage - 1) * pageSize);
-  closeSync(fd);
-}
 
 test('a corrupt database is refused at start with a clear error, and `check` reports the damage', async (t) => {
   const dir = tempDir();

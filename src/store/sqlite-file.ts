@@ -52,6 +52,7 @@ export function integrityProblems(db: Database.Database, depth: 'quick' | 'full'
     const messages = rows.map((row) => Object.values(row)[0] ?? '');
     return messages.length === 1 && messages[0] === 'ok' ? [] : messages;
   } catch (error) {
-    return [describeStorageError(error)];
+    // the check itself could not read the file: SQLite's own words say most
+    return [error instanceof Error ? error.message : describeStorageError(error)];
   }
 }
