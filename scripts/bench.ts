@@ -82,6 +82,8 @@ try {
   await waitReady();
   const app = await admin(['app', 'create', 'bench', '--secret', '--scopes', 'read', '--default-scopes', 'read', '--audiences', 'https://api.example', '--grants', 'client_credentials,jwt-bearer']);
   const account = await admin(['service-account', 'create', 'bench-job', '--app', 'bench', '--permissions', 'read']);
+  // an application of its own for the flood scenario, which runs after 'bench' gets policies
+  const floodApp = await admin(['app', 'create', 'bench-flood', '--secret', '--audiences', 'https://api.example']);
   const jwts = { RS256: await externalJwt('RS256'), ES256: await externalJwt('ES256') };
   await new Promise((r) => setTimeout(r, 1000));
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -121,7 +123,9 @@ try {
   }, 401);
 
   // a valid client beside a distributed flood of guesses for unknown clients (64 connections)
-  const valid = { url: `${url}/token`, connections: CONNECTIONS, duration: SECONDS, method: 'POST' as const, headers: { ...form, authorization: basicAuth }, body: 'grant_type=client_credentials' };
+  const floodAuth = `Basic ${Buffer.from(`bench-flood:${floodApp.client_secret}`).toString('base64')}`;
+  const valid = { url: `${url}/token`, connections: CONNECTIONS, duration: SECONDS, method: 'POST' as const, headers: { ...form, authorization: floodAuth }, body: 'grant_type=client_credentials' };
+  await autocannon({ ...valid, connections: 4, duration: 1 });
   const alone = await autocannon(valid);
   const [beside, flood] = await Promise.all([
     autocannon(valid),

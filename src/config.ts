@@ -58,7 +58,7 @@ const schema = z.object({
   ARGON2_ITERATIONS: int(1, 100).default(2),
   ARGON2_PARALLELISM: int(1, 64).default(1),
   VERIFIED_SECRET_CACHE_SECONDS: int(0, 3600).default(300),
-  ARGON2_MAX_CONCURRENT: int(1, 1024).default(8),
+  ARGON2_MAX_CONCURRENT: int(1, 64).optional(),
   ARGON2_MAX_QUEUE: int(0, 100_000).default(256),
   AUDIT_RETENTION_DAYS: int(1, 3650).default(30),
   AUTH_FAILURES_PER_MINUTE: int(0, 1_000_000).default(60),
@@ -153,7 +153,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     logLevel: c.LOG_LEVEL,
     trustProxyHops: c.TRUST_PROXY,
     argon2: Object.freeze({ memoryCost: c.ARGON2_MEMORY_KIB, timeCost: c.ARGON2_ITERATIONS, parallelism: c.ARGON2_PARALLELISM }),
-    argon2MaxConcurrent: c.ARGON2_MAX_CONCURRENT,
+    argon2MaxConcurrent: c.ARGON2_MAX_CONCURRENT ?? defaultArgon2Threads(c.WORKERS ?? availableParallelism()),
     argon2MaxQueue: c.ARGON2_MAX_QUEUE,
     verifiedSecretCacheSeconds: c.VERIFIED_SECRET_CACHE_SECONDS,
     auditRetentionDays: c.AUDIT_RETENTION_DAYS,
@@ -165,6 +165,11 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     jwksFetchTimeoutMs: c.JWKS_FETCH_TIMEOUT_SECONDS * 1000,
     jwksRefreshCooldownMs: c.JWKS_REFRESH_COOLDOWN_SECONDS * 1000,
   });
+}
+
+/** argon2 is CPU-bound: all processes together get about one thread per core. */
+function defaultArgon2Threads(workers: number): number {
+  return Math.max(1, Math.ceil(availableParallelism() / workers));
 }
 
 function resolveFilePath(path: string, cwd: string): string {

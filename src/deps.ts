@@ -3,6 +3,7 @@ import { FailureThrottle } from './caller/throttle.ts';
 import type { Config } from './config.ts';
 import { Keystore } from './keys/keystore.ts';
 import type { Logger } from './logger.ts';
+import { Argon2Pool } from './secrets/argon2-engine.ts';
 import { SecretHasher } from './secrets/hasher.ts';
 import { VerifiedSecretCache } from './secrets/verified-cache.ts';
 import { SecretVerifier } from './secrets/verifier.ts';
@@ -41,7 +42,8 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
   const db = createPrisma(config.databaseFile);
   const database = new DatabaseWatch(db, config.databaseFile, log);
   const state = new CachedState(db, log, options.pollMs);
-  const hasher = new SecretHasher(config.argon2, { maxRunning: config.argon2MaxConcurrent, maxWaiting: config.argon2MaxQueue });
+  const limits = { maxRunning: config.argon2MaxConcurrent, maxWaiting: config.argon2MaxQueue };
+  const hasher = new SecretHasher(config.argon2, limits, new Argon2Pool(config.argon2MaxConcurrent));
   const verifier = new SecretVerifier(hasher, new VerifiedSecretCache(config.verifiedSecretCacheSeconds * 1000));
   const writer = new BackgroundWriter(db, log, options.writer, (error) => database.reportError(error));
   const auditGuard = new AuditVolumeGuard(writer, { deniedPerSecond: config.auditDeniedPerSecond, maxAddresses: 100 });
@@ -78,6 +80,7 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
       database.stop();
       auditGuard.close();
       await writer.close();
+      await hasher.close();
       await db.$disconnect();
     },
   };

@@ -1,14 +1,10 @@
-import argon2 from 'argon2';
 import { randomBytes } from 'node:crypto';
+import { hashParameters, inlineArgon2, type Argon2Engine, type Argon2Params } from './argon2-engine.ts';
 import { ConcurrencyLimiter, type Lane } from './limiter.ts';
 
-export interface Argon2Params {
-  memoryCost: number;
-  timeCost: number;
-  parallelism: number;
-}
+export type { Argon2Params } from './argon2-engine.ts';
 
-/** argon2id hashing of secrets; the only module that touches argon2. */
+/** argon2id hashing of secrets; with argon2-engine.ts, the only module that touches argon2. */
 export class SecretHasher {
   private readonly limiter: ConcurrencyLimiter;
   private dummyHash: Promise<string> | undefined;
@@ -18,30 +14,31 @@ export class SecretHasher {
   constructor(
     private readonly params: Argon2Params,
     limits = { maxRunning: 8, maxWaiting: 256 },
+    private readonly engine: Argon2Engine = inlineArgon2,
   ) {
     this.limiter = new ConcurrencyLimiter(limits.maxRunning, limits.maxWaiting);
   }
 
   hash(secret: string): Promise<string> {
-    return this.limiter.run(() => argon2.hash(secret, { type: argon2.argon2id, ...this.params }));
+    return this.limiter.run(() => this.engine.hash(secret, this.params));
   }
 
   /** Constant-time inside argon2; false for a malformed hash rather than an exception. */
   verify(hash: string, secret: string, lane: Lane = 'normal'): Promise<boolean> {
-    return this.limiter.run(async () => {
+    return this.limiter.run(() => {
       this.verifications++;
-      try {
-        return await argon2.verify(hash, secret);
-      } catch {
-        return false;
-      }
+      return this.engine.verify(hash, secret);
     }, lane);
   }
 
   /** A hash of nothing anyone holds: verifying against it spends the same work as a real verification. */
   dummy(): Promise<string> {
-    this.dummyHash ??= argon2.hash(randomBytes(32).toString('base64url'), { type: argon2.argon2id, ...this.params });
+    this.dummyHash ??= this.engine.hash(randomBytes(32).toString('base64url'), this.params);
     return this.dummyHash;
+  }
+
+  close(): Promise<void> {
+    return this.engine.close();
   }
 
   /** Spends the same work as a real verification, for callers that do not exist. */
@@ -65,13 +62,17 @@ export class SecretHasher {
       .finally(() => this.rehashing.delete(credential));
   }
 
+  /** True for an argon2 hash of another variant, version or cost than the configured ones. */
   needsRehash(hash: string): boolean {
-    if (!hash.startsWith('$argon2')) return false;
-    if (!hash.startsWith('$argon2id$')) return true;
-    try {
-      return argon2.needsRehash(hash, { ...this.params, version: 0x13 });
-    } catch {
-      return false;
-    }
+    const parsed = hashParameters(hash);
+    if (!parsed) return false;
+    const { memoryCost, timeCost, parallelism } = parsed.params;
+    return (
+      parsed.type !== 'argon2id' ||
+      parsed.version !== 19 ||
+      memoryCost !== this.params.memoryCost ||
+      timeCost !== this.params.timeCost ||
+      parallelism !== this.params.parallelism
+    );
   }
 }

@@ -14,7 +14,7 @@ export interface WriterOptions {
   maxBackoffMs: number;
 }
 
-const DEFAULTS: WriterOptions = { intervalMs: 250, batchSize: 500, maxQueued: 50_000, minBackoffMs: 1000, maxBackoffMs: 30_000 };
+const DEFAULTS: WriterOptions = { intervalMs: 250, batchSize: 500, maxQueued: 50_000, minBackoffMs: 1000, maxBackoffMs: 10_000 };
 
 /** Whether queued writes reach the database; `failingSince` is set while they do not. */
 export interface WriterHealth {

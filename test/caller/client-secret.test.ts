@@ -9,11 +9,11 @@ test('a secret hashed with older argon2 parameters is re-hashed with the current
     const created = await runAdmin(weak, ['app', 'create', 'legacy', '--secret', '--audiences', 'https://api.example', '--json']);
     const secret = created.json<{ client_secret: string }>().client_secret;
     const storedHash = () => (new Database(instance.config.databaseFile, { readonly: true }).prepare('SELECT secret_hash FROM applications WHERE client_id = ?').get('legacy') as { secret_hash: string }).secret_hash;
-    t.regex(storedHash(), /^\$argon2id\$v=19\$m=8192,p=1,t=1\$/);
+    t.regex(storedHash(), /^\$argon2id\$v=19\$m=8192,t=1,p=1\$/);
     const res = await instance.token({ grant_type: 'client_credentials' }, { authorization: basic('legacy', secret) });
     t.is(res.status, 200);
     const rehashed = await untilPropagated(async () => storedHash(), (h) => h.includes('m=19456'));
-    t.regex(rehashed, /^\$argon2id\$v=19\$m=19456,p=1,t=2\$/);
+    t.regex(rehashed, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     t.is((await instance.token({ grant_type: 'client_credentials' }, { authorization: basic('legacy', secret) })).status, 200);
   } finally {
     await instance.close();
