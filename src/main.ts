@@ -44,7 +44,7 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
     worker.on('error', (error: NodeJS.ErrnoException) => {
       if (error.syscall?.startsWith('spawn')) {
         log.error({ err: error }, 'starting a worker failed; retrying in 1 s');
-        setTimeout(() => stopping || fork(), 1000).unref();
+        setTimeout(() => stopping || fork(), 1000);
       } else {
         log.error({ err: error, worker: worker.process.pid }, 'worker channel error');
       }
