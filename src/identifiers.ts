@@ -1,4 +1,4 @@
-import { SECRET_PREFIXES } from './secrets/format.ts';
+import { looksLikeSecret, SECRET_PREFIXES } from './secrets/format.ts';
 
 /**
  * client_ids and service-account usernames share one namespace and one shape: printable,
@@ -10,4 +10,14 @@ export const IDENTIFIER_PATTERN = new RegExp(`^(?!(?:${SECRET_PREFIXES.join('|')
 
 export function isIdentifier(value: string): boolean {
   return IDENTIFIER_PATTERN.test(value);
+}
+
+/**
+ * A name a caller sent, as it may be kept (audit log, throttle): itself when it could name someone,
+ * `(secret-shaped)` when it looks like one of our secrets, `(malformed)` otherwise.
+ */
+export function nameForRecords(value: string | undefined): string | null {
+  if (value === undefined) return null;
+  if (looksLikeSecret(value)) return '(secret-shaped)';
+  return isIdentifier(value) ? value : '(malformed)';
 }

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { AdminError } from './errors.ts';
 
@@ -42,8 +42,12 @@ export function refuseRepeatedOptions(command: Command): void {
 export function readInputFile(path: string): string {
   let fd: number;
   try {
+    // a pipe would block the command until someone writes to it, a directory cannot be read
+    const kind = statSync(path);
+    if (kind.isFIFO() || kind.isSocket() || kind.isDirectory()) throw new AdminError(`cannot read ${path}: not a regular file`);
     fd = openSync(path, 'r');
-  } catch {
+  } catch (error) {
+    if (error instanceof AdminError) throw error;
     throw new AdminError(`cannot read ${path}`);
   }
   try {

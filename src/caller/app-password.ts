@@ -5,6 +5,7 @@ import { isIdentifier } from '../identifiers.ts';
 import { parseSecret } from '../secrets/format.ts';
 import { rehashAppPassword } from '../store/service-accounts.ts';
 import type { AppPassword, Application, ServiceAccount } from '../store/types.ts';
+import { appPasswordName } from './credential-name.ts';
 import type { Caller, CallerDeps } from './types.ts';
 
 const FAILED = 'invalid username or password';
@@ -25,11 +26,11 @@ export async function authenticateAppPassword(deps: CallerDeps, clientId: string
   const problem = whyUnusable(app, account, record);
   if (!record || !account || problem) {
     // the same one argon2 verification whether or not the account or password exists
-    if (record) await deps.verifier.spend(`pw:${record.id}`, record.hash, password);
+    if (record) await deps.verifier.spend(appPasswordName(clientId, username), record.hash, password);
     else await deps.verifier.verifyDummy(password);
     throw invalidGrant(FAILED, problem ?? 'unknown app password');
   }
-  const credential = `pw:${record.id}`;
+  const credential = appPasswordName(clientId, username);
   const verification = await deps.verifier.verify(credential, record.hash, password);
   if (verification === 'failed') throw invalidGrant(FAILED, 'app password does not match');
   if (verification === 'verified') {

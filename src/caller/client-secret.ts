@@ -2,6 +2,7 @@
 import { invalidClient } from '../errors.ts';
 import { parseSecret } from '../secrets/format.ts';
 import { rehashApplicationSecret } from '../store/applications.ts';
+import { clientSecretName } from './credential-name.ts';
 import type { Caller, CallerDeps } from './types.ts';
 
 const FAILED = 'client authentication failed';
@@ -20,7 +21,7 @@ export async function authenticateClientSecret(
     throw invalidClient(FAILED, !app ? 'unknown client' : !app.enabled ? 'application disabled' : !app.secretHash ? 'application has no secret' : 'secret does not match');
   }
   const hash = app.secretHash!;
-  const verification = await deps.verifier.verify(`app:${app.id}`, hash, secret);
+  const verification = await deps.verifier.verify(clientSecretName(clientId), hash, secret);
   if (verification === 'failed') throw invalidClient(FAILED, 'secret does not match');
   if (verification === 'verified') {
     deps.hasher.rehashIfNeeded(

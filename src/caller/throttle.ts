@@ -18,10 +18,12 @@ export interface ThrottleLimits {
  * Counts failed authentications in one-minute windows, per caller from an address and per
  * address; past either limit, further attempts get 429 slow_down before any argon2 work is spent.
  * A caller that keeps failing (a misconfigured client) uses up its own budget long before its
- * address's, so its neighbours behind the same address or proxy keep working. Counted per process.
+ * address's, so its neighbours behind the same address or proxy keep working. Counted per process;
+ * callers are named as caller/credential-name.ts names them (never a caller's arbitrary text).
  */
 export class FailureThrottle {
   private readonly windows = new Map<string, Window>();
+  private sweptAt = 0;
 
   constructor(
     private readonly limits: ThrottleLimits,
@@ -53,6 +55,8 @@ export class FailureThrottle {
   }
 
   private count(key: string, now: number): void {
+    // windows that are over are dropped once a minute, so memory follows the attack, not its peak
+    if (now - this.sweptAt >= WINDOW_MS) this.evictExpired(now);
     const window = this.windows.get(key);
     if (window && now - window.start < WINDOW_MS) {
       window.failures++;
@@ -63,6 +67,7 @@ export class FailureThrottle {
   }
 
   private evictExpired(now: number): void {
+    this.sweptAt = now;
     for (const [key, window] of this.windows) if (now - window.start >= WINDOW_MS) this.windows.delete(key);
     if (this.windows.size >= this.maxTracked) this.windows.clear();
   }

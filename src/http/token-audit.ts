@@ -7,7 +7,7 @@ import type { AuditVolumeGuard } from '../audit/volume-guard.ts';
 import { OAuthError } from '../errors.ts';
 import { toOAuthError } from './error-middleware.ts';
 import type { GrantResult, GrantTrace } from '../grants/index.ts';
-import { isIdentifier } from '../identifiers.ts';
+import { nameForRecords } from '../identifiers.ts';
 import { looksLikeSecret } from '../secrets/format.ts';
 import type { AuditEvent } from '../store/types.ts';
 import type { VerifiedAssertion } from '../trust/assertion.ts';
@@ -61,8 +61,8 @@ export function tokenRequestEvent(seen: TokenRequestTrace, ip: string, error?: u
     at: new Date(),
     action: failure ? 'token.denied' : 'token.issued',
     outcome: failure ? 'failure' : 'success',
-    clientId: caller?.app.clientId ?? seen.grant.app?.clientId ?? asIdentifier(presented?.clientId),
-    subject: result?.subject ?? (caller?.kind === 'service-account' ? caller.account.username : asIdentifier(presented?.servicePassword?.username)),
+    clientId: caller?.app.clientId ?? seen.grant.app?.clientId ?? nameForRecords(presented?.clientId),
+    subject: result?.subject ?? (caller?.kind === 'service-account' ? caller.account.username : nameForRecords(presented?.servicePassword?.username)),
     // anything that is not an OAuthError by now is a fault of ours
     reason: error instanceof OAuthError ? error.reason : error ? 'internal error' : null,
     ip,
@@ -75,17 +75,14 @@ function describeAssertion(assertion: VerifiedAssertion): Record<string, unknown
   return { source: assertion.source, assertion_iss: assertion.issuer, assertion_sub: assertion.inputSubject ?? null, assertion_jti: assertion.jti ?? null };
 }
 
-/** Caller-supplied names reach the audit log only when they could name someone. */
-function asIdentifier(value: string | undefined): string | null {
-  if (value === undefined) return null;
-  if (looksLikeSecret(value)) return SECRET_SHAPED;
-  return isIdentifier(value) ? value : '(malformed)';
-}
+
+/** The longest text an event keeps of any one field: what a caller sent can make a row no bigger. */
+const MAX_TEXT = 300;
 
 /**
  * The last line of defence: any text of the event that holds something shaped like one of our
  * secrets (a caller's address from X-Forwarded-For, a reason quoting input, a JWT's claims) is
- * replaced, whatever put it there.
+ * replaced, whatever put it there, and any longer text is cut short.
  */
 export function withoutSecrets(event: AuditEvent): AuditEvent {
   return {
@@ -98,8 +95,10 @@ export function withoutSecrets(event: AuditEvent): AuditEvent {
   };
 }
 
-function scrub<T extends string | null | undefined>(value: T): T | typeof SECRET_SHAPED {
-  return typeof value === 'string' && looksLikeSecret(value) ? SECRET_SHAPED : value;
+function scrub<T extends string | null | undefined>(value: T): T | string {
+  if (typeof value !== 'string') return value;
+  if (looksLikeSecret(value)) return SECRET_SHAPED;
+  return value.length > MAX_TEXT ? `${value.slice(0, MAX_TEXT)}…` : value;
 }
 
 function scrubValue(value: unknown): unknown {

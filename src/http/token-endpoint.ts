@@ -1,6 +1,7 @@
 // POST /token (RFC 6749 §3.2): parse → authenticate the caller → pick the grant → issue → respond.
 import type { Context, Middleware } from 'koa';
 import { authenticateCaller, presentsCredentials, type CallerDeps } from '../caller/index.ts';
+import { presentedName } from '../caller/credential-name.ts';
 import { presentedCredentials, type PresentedCredentials } from '../caller/presented.ts';
 import { tokenRequestTrace } from './token-audit.ts';
 import { invalidRequest, OAuthError, unsupportedGrantType } from '../errors.ts';
@@ -35,9 +36,9 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
     const grant = pickGrant(params);
     seen.grantType = grant.grantType;
     const presented = (seen.presented = presentedCredentials(ctx.get('authorization') || undefined, params));
-    const caller = throttleKey(presented);
-    // a secret this process verified recently costs nothing to check again: never throttled
-    if (!presentsKnownSecret(deps, presented)) deps.throttle.check(ctx.ip, caller);
+    const caller = presentedName(presented);
+    // a secret this process verified recently for this very caller costs nothing to check again: never throttled
+    if (!presentsKnownSecret(deps, presented, caller)) deps.throttle.check(ctx.ip, caller);
     try {
       if (grant.clientAuthentication === 'required' || presentsCredentials(seen.presented)) {
         seen.caller = await authenticateCaller(deps, seen.presented, grant.grantType);
@@ -52,15 +53,9 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
   };
 }
 
-/** Whom the throttle counts a failure against: the client_id, and the username for an app password. */
-function throttleKey(presented: PresentedCredentials): string {
-  const clientId = presented.clientId ?? '';
-  return presented.servicePassword ? `${clientId}/${presented.servicePassword.username}` : clientId;
-}
-
-function presentsKnownSecret(deps: TokenEndpointDeps, presented: PresentedCredentials): boolean {
+function presentsKnownSecret(deps: TokenEndpointDeps, presented: PresentedCredentials, name: string): boolean {
   const secret = presented.secret?.value ?? presented.servicePassword?.password;
-  return secret !== undefined && deps.verifier.knows(secret);
+  return secret !== undefined && deps.verifier.knows(secret, name);
 }
 
 function rawBody(ctx: Context): string {

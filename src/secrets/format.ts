@@ -9,8 +9,12 @@ export type SecretKind = 'client-secret' | 'app-password';
 const PREFIX: Record<SecretKind, string> = { 'client-secret': 'tmcs', 'app-password': 'tmap' };
 /** Every prefix a tokenmint secret starts with. */
 export const SECRET_PREFIXES = Object.values(PREFIX);
-/** A secret of ours anywhere in a value, whole or cut short: such a value is never recorded. */
-const SECRET_SHAPED = new RegExp(`(?:${SECRET_PREFIXES.join('|')})_[a-z2-9]{4}`, 'i');
+/**
+ * A secret of ours anywhere in a value, whole or cut short, or its id and key without the prefix
+ * (which a caller could put back): such a value is never recorded.
+ */
+const PREFIXED = new RegExp(`(?:${SECRET_PREFIXES.join('|')})_[a-z2-9]{4}`, 'i');
+const UNPREFIXED = /[abcdefghijkmnpqrstuvwxyz23456789]{16}_[A-Za-z0-9_-]{40}/;
 const ID_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
 const ID_LENGTH = 16;
 const PATTERN = /^(tmcs|tmap)_([a-z2-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -40,5 +44,5 @@ export function parseSecret(secret: string): ParsedSecret | null {
 
 /** True when the value holds something shaped like one of our secrets (e.g. a secret sent in the client_id field). */
 export function looksLikeSecret(value: string): boolean {
-  return SECRET_SHAPED.test(value);
+  return PREFIXED.test(value) || UNPREFIXED.test(value);
 }

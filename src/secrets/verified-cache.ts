@@ -13,9 +13,11 @@ interface Entry {
 /**
  * Remembers, for a bounded time, that a presented secret verified against one credential, so a
  * client presenting the same secret again skips argon2. Entries are keyed by an HMAC of the secret
- * under a per-process random key (the secret itself is never kept). The credential a caller names
- * includes the stored hash, so a rotation or re-hash makes old entries miss without any clearing,
- * and an admin change to anything else leaves them alone.
+ * under a per-process random key (the secret itself is never kept). An entry's credential is
+ * `<name>#<stored hash>`, the name being what the caller presented (its client_id, or client_id
+ * and username), so a rotation or re-hash makes old entries miss without any clearing, an admin
+ * change to anything else leaves them alone, and a secret presented under another name is a
+ * stranger.
  */
 export class VerifiedSecretCache {
   private readonly key = randomBytes(32);
@@ -37,14 +39,14 @@ export class VerifiedSecretCache {
     return entry !== undefined && entry.credential === credential;
   }
 
-  /** True when the secret is a live hit for some credential: presenting it costs no argon2. */
-  knows(secret: string, now = Date.now()): boolean {
-    return this.trusted(this.digest(secret), now) !== undefined;
+  /** True when the secret is a live hit for a credential of this name: presenting it so costs no argon2. */
+  knows(secret: string, name: string, now = Date.now()): boolean {
+    return named(this.trusted(this.digest(secret), now), name);
   }
 
-  /** True when the secret verified within the last day (its cache entry may have lapsed since). */
-  isRecent(digest: string, now = Date.now()): boolean {
-    return this.live(digest, now) !== undefined;
+  /** True when the secret verified for a credential of this name within the last day (its entry may have lapsed since). */
+  isRecent(digest: string, name: string, now = Date.now()): boolean {
+    return named(this.live(digest, now), name);
   }
 
   remember(credential: string, secret: string, now = Date.now()): void {
@@ -78,4 +80,8 @@ export class VerifiedSecretCache {
     }
     return entry;
   }
+}
+
+function named(entry: Entry | undefined, name: string): boolean {
+  return entry !== undefined && entry.credential.startsWith(`${name}#`);
 }

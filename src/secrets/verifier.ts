@@ -1,4 +1,5 @@
 import type { SecretHasher } from './hasher.ts';
+import type { Lane } from './limiter.ts';
 import type { VerifiedSecretCache } from './verified-cache.ts';
 
 export type Verification = 'cached' | 'verified' | 'failed';
@@ -7,7 +8,7 @@ export type Verification = 'cached' | 'verified' | 'failed';
  * Checks presented secrets against stored argon2 hashes. A secret that verified recently against
  * the same credential and hash is a cache hit; otherwise one argon2 run is shared by every
  * concurrent check of the same secret against the same hash (single flight), queued ahead of
- * unknown work when the secret verified recently.
+ * unknown work when the secret verified recently for the same credential.
  */
 export class SecretVerifier {
   private readonly inflight = new Map<string, Promise<boolean>>();
@@ -18,20 +19,22 @@ export class SecretVerifier {
   ) {}
 
   /**
-   * `credential` names what the hash belongs to (e.g. `app:12`); a changed hash never hits an old
-   * entry. `verified` means argon2 ran (and found a match) for this check or one it joined.
+   * `name` is the credential as the caller presented it (see caller/credential-name.ts); a changed
+   * hash never hits an old entry. `verified` means argon2 ran (and found a match) for this check
+   * or one it joined.
    */
-  async verify(credential: string, hash: string, secret: string): Promise<Verification> {
-    const entry = `${credential}#${hash}`;
+  async verify(name: string, hash: string, secret: string): Promise<Verification> {
+    const entry = `${name}#${hash}`;
     if (this.cache.has(entry, secret)) return 'cached';
-    if (!(await this.once(entry, hash, secret))) return 'failed';
+    const digest = this.cache.digest(secret);
+    if (!(await this.once(entry, hash, secret, digest, this.cache.isRecent(digest, name) ? 'priority' : 'normal'))) return 'failed';
     this.cache.remember(entry, secret);
     return 'verified';
   }
 
   /** The same argon2 work as a real check, for credentials that do not exist. */
   async verifyDummy(secret: string): Promise<false> {
-    await this.once('(dummy)', await this.hasher.dummy(), secret);
+    await this.once('(dummy)', await this.hasher.dummy(), secret, this.cache.digest(secret), 'normal');
     return false;
   }
 
@@ -39,21 +42,20 @@ export class SecretVerifier {
    * The argon2 work of a real check against a credential that cannot be used (revoked, expired,
    * bound elsewhere), never answered from the cache: a refusal costs the same whoever is refused.
    */
-  async spend(credential: string, hash: string, secret: string): Promise<void> {
-    await this.once(`${credential}#${hash}`, hash, secret);
+  async spend(name: string, hash: string, secret: string): Promise<void> {
+    await this.once(`${name}#${hash}`, hash, secret, this.cache.digest(secret), 'normal');
   }
 
-  /** True when the secret is a live cache hit: presenting it costs nothing. */
-  knows(secret: string): boolean {
-    return this.cache.knows(secret);
+  /** True when the secret is a live cache hit for a credential of this name: presenting it so costs nothing. */
+  knows(secret: string, name: string): boolean {
+    return this.cache.knows(secret, name);
   }
 
-  private once(entry: string, hash: string, secret: string): Promise<boolean> {
-    const digest = this.cache.digest(secret);
+  private once(entry: string, hash: string, secret: string, digest: string, lane: Lane): Promise<boolean> {
     const key = `${entry}\n${digest}`;
     let running = this.inflight.get(key);
     if (!running) {
-      running = this.hasher.verify(hash, secret, this.cache.isRecent(digest) ? 'priority' : 'normal').finally(() => this.inflight.delete(key));
+      running = this.hasher.verify(hash, secret, lane).finally(() => this.inflight.delete(key));
       this.inflight.set(key, running);
     }
     return running;

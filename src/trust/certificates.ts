@@ -20,6 +20,8 @@ export class CertificateError extends Error {}
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]+?-----END \1-----/g;
 const PRIVATE_MATERIAL = /PRIVATE KEY|BEGIN [A-Z0-9 ]*PRIVATE/i;
+/** Outside the PEM block only comments may stand (openssl's bag attributes, a subject line): no encoded blob, no JWK. */
+const KEY_LIKE_TEXT = /[A-Za-z0-9+/=_-]{32,}|"(?:d|p|q|k)"\s*:/;
 const MIN_RSA_BITS = 2048;
 const MAX_RSA_BITS = 8192;
 
@@ -32,6 +34,9 @@ export function parseVerificationPem(pem: string): ParsedVerificationKey {
   const blocks = [...pem.matchAll(PEM_BLOCK)];
   if (blocks.length === 0) throw new CertificateError('no PEM block found: give an X.509 certificate or a public key in PEM');
   if (blocks.length > 1) throw new CertificateError(`the file holds ${blocks.length} PEM blocks: give exactly one certificate or public key (of a chain, the certificate whose key signs)`);
+  if (KEY_LIKE_TEXT.test(pem.replace(blocks[0]![0], ''))) {
+    throw new CertificateError('the file holds encoded data outside its PEM block (possibly a private key): give the certificate or public key alone');
+  }
   return parsePublicBlock(blocks[0]!);
 }
 

@@ -74,7 +74,7 @@ export async function verifyInputJwt(token: string, policy: InputJwtPolicy, reso
   const [headerPart, payloadPart] = token.split('.') as [string, string, string];
   const header = decodeObject(headerPart, 'header');
   const alg = header.alg;
-  if (typeof alg !== 'string' || !ASYMMETRIC_ALGS.includes(alg) || !policy.algorithms.includes(alg)) refuse(`algorithm ${String(alg)} not allowed`);
+  if (typeof alg !== 'string' || !ASYMMETRIC_ALGS.includes(alg) || !policy.algorithms.includes(alg)) refuse(`algorithm ${String(alg).replace(/[^\x20-\x7e]/g, '?').slice(0, 40)} not allowed`);
   if (header.typ !== undefined && typeof header.typ !== 'string') refuse('typ is not a string');
   if (typeof header.typ === 'string' && ACCESS_TOKEN_TYPES.has(header.typ.toLowerCase()) && !policy.acceptAccessTokens) refuse('an access token is not an assertion');
   if (header.crit !== undefined) refuse('crit header not understood');

@@ -1,6 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { createLogger } from '../../src/logger.ts';
 import { prepare } from '../../src/prepare.ts';
 import { parseSecret } from '../../src/secrets/format.ts';
@@ -546,6 +548,10 @@ test('an option that takes one value is refused when given twice, never silently
   t.is(show.code, 1, `nothing was created: ${show.stdout}${show.stderr}`);
 });
 
-test('a file given to the CLI is read up to 1 MiB: a device that never ends is refused at once', async (t) => {
+test('a file given to the CLI is read up to 1 MiB: a device that never ends is refused at once, a pipe or a directory too', async (t) => {
   await refused(t, ['policy', 'test', 'whatever', '--jwt', '/dev/zero'], /\/dev\/zero is larger than 1024 KiB/);
+  const fifo = join(dir, 'pipe');
+  execFileSync('mkfifo', [fifo]);
+  await refused(t, ['policy', 'test', 'whatever', '--jwt', fifo], /cannot read .*pipe: not a regular file/);
+  await refused(t, ['policy', 'test', 'whatever', '--jwt', dir], /cannot read .*: not a regular file/);
 });

@@ -93,3 +93,48 @@ test('a secret already verified is never throttled, even when its address has us
     await instance.close();
   }
 });
+
+test('windows that are over are dropped as time passes, not only when the table is full', (t) => {
+  const throttle = new FailureThrottle(LIMITS);
+  for (let i = 0; i < 1000; i++) throttle.recordFailure(`10.0.${i >> 8}.${i & 255}`, 'client:x', 1_000_000);
+  const size = () => (throttle as unknown as { windows: Map<string, unknown> }).windows.size;
+  t.is(size(), 2000);
+  throttle.recordFailure('10.9.9.9', 'client:x', 1_000_000 + 60_000);
+  t.is(size(), 2);
+});
+
+test('a valid secret presented for another client_id or username is a stranger: throttled like any guess', async (t) => {
+  const instance = await startInstance({ AUTH_FAILURES_PER_MINUTE: '2' });
+  try {
+    const secret = await createApp(instance, 'attacker');
+    const account = await instance.admin('service-account', 'create', 'attacker-job', '--app', 'attacker', '--json');
+    const password = account.json<{ app_password: string }>().app_password;
+    t.is((await instance.token({ grant_type: 'client_credentials' }, { authorization: basic('attacker', secret) })).status, 200);
+    t.is((await instance.token({ grant_type: 'client_credentials', client_id: 'attacker', username: 'attacker-job', password })).status, 200);
+    const misuse = [
+      () => instance.token({ grant_type: 'client_credentials', client_id: 'someone-else', client_secret: secret }),
+      () => instance.token({ grant_type: 'client_credentials', client_id: 'attacker', username: 'not-the-job', password }),
+      () => instance.token({ grant_type: 'client_credentials', client_id: 'nobody-here', username: 'attacker-job', password }),
+    ];
+    for (const send of misuse) {
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) statuses.push((await send()).status);
+      t.is(statuses.at(-1), 429, JSON.stringify(statuses));
+    }
+  } finally {
+    await instance.close();
+  }
+});
+
+test('client_ids that cannot name anyone share one budget: a thousand long garbage names are one caller, not a thousand', async (t) => {
+  const instance = await startInstance({ AUTH_FAILURES_PER_MINUTE: '3' });
+  try {
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      statuses.push((await instance.token({ grant_type: 'client_credentials', client_id: ` ${i}-${'x'.repeat(20_000)}`, client_secret: 'guess' })).status);
+    }
+    t.deepEqual(statuses, [401, 401, 401, 429, 429, 429]);
+  } finally {
+    await instance.close();
+  }
+});

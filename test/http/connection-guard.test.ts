@@ -43,3 +43,45 @@ test('an idle-connection flood beyond every process\'s file limit leaves the clu
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Connections that send complete headers for a 32 KiB body, then one byte of it. */
+async function slowBodies(port: number, count: number): Promise<Socket[]> {
+  const sockets = await idleConnections(port, count);
+  for (const socket of sockets) {
+    socket.write('POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 32768\r\n\r\ng');
+  }
+  return sockets;
+}
+
+/** Connections that make one request, then start the next one's headers and stop. */
+async function stalledKeepAlives(port: number, count: number): Promise<Socket[]> {
+  const sockets = await idleConnections(port, count);
+  await Promise.all(
+    sockets.map((socket) => {
+      socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+      return once(socket, 'data').then(() => socket.write('GET /healthz HTTP/1.1\r\nHo'));
+    }),
+  );
+  return sockets;
+}
+
+for (const [name, flood] of [
+  ['request bodies trickling in', slowBodies],
+  ['kept-alive connections stalled in their next request', stalledKeepAlives],
+  ['connections that never send a byte', idleConnections],
+] as const) {
+  test(`at its connection limit a worker sheds ${name} to answer a new client`, async (t) => {
+    const { startInstance } = await import('../helpers/instance.ts');
+    const instance = await startInstance({ MAX_CONNECTIONS: '20' });
+    try {
+      const sockets = await flood(instance.serving.port, 20);
+      await sleep(1200);
+      const res = await fetch(`${instance.url}/healthz`, { signal: AbortSignal.timeout(3000) });
+      t.is(res.status, 200);
+      t.true(sockets.filter((s) => s.destroyed).length >= 19, 'the waiting connections were closed');
+      for (const socket of sockets) socket.destroy();
+    } finally {
+      await instance.close();
+    }
+  });
+}

@@ -1,5 +1,7 @@
 import test from 'ava';
-import { existsSync, readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { tokenRequestEvent, withoutSecrets } from '../../src/http/token-audit.ts';
 import { generateSecret } from '../../src/secrets/format.ts';
 import { basic, createApp, startInstance, type Instance } from '../helpers/instance.ts';
@@ -13,6 +15,12 @@ test.before(async () => {
   clientSecret = await createApp(instance, 'reports');
   const account = await instance.admin('service-account', 'create', 'nightly-job', '--app', 'reports', '--json');
   appPassword = account.json<{ app_password: string }>().app_password;
+  const pem = join(instance.dir, 'partner.pem');
+  writeFileSync(pem, generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString());
+  for (const argv of [['app', 'create', 'partner', '--audiences', 'https://api.example'], ['cert', 'add', 'partner-key', '--file', pem, '--app', 'partner']]) {
+    const run = await instance.admin(...argv);
+    if (run.code !== 0) throw new Error(run.stderr);
+  }
 });
 test.after.always(() => instance.close());
 
@@ -51,6 +59,31 @@ test.serial('a secret in X-Forwarded-For (the caller\'s address, with TRUST_PROX
   const audit = await auditText();
   t.false(audit.includes(leaked));
   t.true((JSON.parse(audit) as { ip: string | null }[]).some((e) => e.ip === '(secret-shaped)'));
+});
+
+test.serial('a secret sent without its prefix (which a caller could put back) is not recorded either', async (t) => {
+  const bare = clientSecret.slice('tmcs_'.length);
+  await instance.token({ grant_type: 'client_credentials', client_id: bare, client_secret: 'x' });
+  await instance.token({ grant_type: 'client_credentials', client_id: 'reports', username: bare, password: 'x' });
+  const audit = await auditText();
+  t.false(audit.includes(bare));
+  t.false(audit.includes(bare.slice(17)), 'nor its key alone');
+});
+
+test.serial('caller text in a refusal is cut short: a 10,000-character JWT header cannot make a 10 KB row', async (t) => {
+  const header = Buffer.from(JSON.stringify({ alg: 'A'.repeat(10_000) })).toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ iss: 'partner', sub: 'partner' })).toString('base64url');
+  const res = await instance.token({
+    grant_type: 'client_credentials',
+    client_id: 'partner',
+    client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+    client_assertion: `${header}.${payload}.c2ln`,
+  });
+  t.is(res.status, 401);
+  const events = JSON.parse(await auditText()) as { client_id: string | null; reason: string | null }[];
+  const refused = events.find((e) => e.client_id === 'partner');
+  t.regex(refused?.reason ?? '', /^client assertion: algorithm A{40} not allowed$/);
+  t.true(withoutSecrets({ at: new Date(), action: 'token.denied', outcome: 'failure', reason: 'x'.repeat(10_000) }).reason!.length <= 301);
 });
 
 test.serial('a truncated secret is treated like a whole one', async (t) => {

@@ -86,19 +86,22 @@ test('the secret itself is not kept in the cache', (t) => {
   t.false([...entries.keys()].some((k) => k.includes('SSSS')));
 });
 
-test('knows() tells whether a secret is a live hit for any credential, without naming it', (t) => {
+test('knows() tells whether a secret is a live hit for a credential of the given name, whatever its hash', (t) => {
   const cache = new VerifiedSecretCache(1000);
-  cache.remember('app:billing#hash', 'secret-1', T0);
-  t.true(cache.knows('secret-1', T0 + 1));
-  t.false(cache.knows('secret-2', T0 + 1));
-  t.false(cache.knows('secret-1', T0 + 1000), 'not after the entry lapsed');
+  cache.remember('client:billing#hash', 'secret-1', T0);
+  t.true(cache.knows('secret-1', 'client:billing', T0 + 1));
+  t.false(cache.knows('secret-2', 'client:billing', T0 + 1));
+  t.false(cache.knows('secret-1', 'client:other', T0 + 1), 'the same secret presented for another client is a stranger');
+  t.false(cache.knows('secret-1', 'client:bill', T0 + 1), 'a prefix of the name is another name');
+  t.false(cache.knows('secret-1', 'client:billing', T0 + 1000), 'not after the entry lapsed');
 });
 
-test('a secret stays recent for a day after its entry lapsed, so its next verification goes first', (t) => {
+test('a secret stays recent for its credential for a day after its entry lapsed, so its next verification goes first', (t) => {
   const cache = new VerifiedSecretCache(1000);
-  cache.remember('app:billing#hash', 'secret-1', T0);
-  t.true(cache.isRecent(cache.digest('secret-1'), T0 + 60_000));
-  t.false(cache.has('app:billing#hash', 'secret-1', T0 + 60_000));
-  t.false(cache.isRecent(cache.digest('secret-1'), T0 + 86_400_000));
-  t.false(cache.isRecent(cache.digest('never-verified'), T0));
+  cache.remember('client:billing#hash', 'secret-1', T0);
+  t.true(cache.isRecent(cache.digest('secret-1'), 'client:billing', T0 + 60_000));
+  t.false(cache.isRecent(cache.digest('secret-1'), 'client:other', T0 + 60_000));
+  t.false(cache.has('client:billing#hash', 'secret-1', T0 + 60_000));
+  t.false(cache.isRecent(cache.digest('secret-1'), 'client:billing', T0 + 86_400_000));
+  t.false(cache.isRecent(cache.digest('never-verified'), 'client:billing', T0));
 });

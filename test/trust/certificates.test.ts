@@ -77,6 +77,18 @@ test('private key material anywhere in the input is refused, before or after the
   for (const pem of cases) t.throws(() => parseVerificationPem(pem), { instanceOf: CertificateError, message: /private key/ });
 });
 
+test('key material outside the PEM block (a bare base64 DER, a JWK with its private members) is refused too', (t) => {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  const pub = publicKey.export({ format: 'pem', type: 'spki' }).toString();
+  const der = privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64');
+  const jwk = JSON.stringify(privateKey.export({ format: 'jwk' }));
+  for (const pem of [`${pub}${der}\n`, `${jwk}\n${pub}`]) {
+    t.throws(() => parseVerificationPem(pem), { instanceOf: CertificateError, message: /outside its PEM block/ });
+  }
+  // a comment an export tool writes is not key material
+  t.notThrows(() => parseVerificationPem(`Bag Attributes\n    localKeyID: 3F 2A 91 0C\nsubject=CN = partner.example.com\n${pub}`));
+});
+
 test('one key per name: a file with several certificates or keys is refused', (t) => {
   t.throws(() => parseVerificationPem(`${spki('ed25519')}${spki('ed25519')}`), { instanceOf: CertificateError, message: /2 PEM blocks/ });
 });

@@ -1,0 +1,18 @@
+import { nameForRecords } from '../identifiers.ts';
+import type { PresentedCredentials } from './presented.ts';
+
+/** A client secret, named by the client_id it is presented with. */
+export const clientSecretName = (clientId: string): string => `client:${clientId}`;
+
+/** An app password, named by the client_id and username it is presented with. */
+export const appPasswordName = (clientId: string, username: string): string => `account:${clientId}/${username}`;
+
+/**
+ * The name of the secret a request presents, as the verified-secret cache and the throttle know
+ * it. Names a caller sent that could not name anyone collapse into one placeholder, so that
+ * neither keeps megabytes of garbage per request.
+ */
+export function presentedName(presented: PresentedCredentials): string {
+  const clientId = nameForRecords(presented.clientId) ?? '';
+  return presented.servicePassword ? appPasswordName(clientId, nameForRecords(presented.servicePassword.username)!) : clientSecretName(clientId);
+}
