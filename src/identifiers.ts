@@ -12,12 +12,15 @@ export function isIdentifier(value: string): boolean {
   return IDENTIFIER_PATTERN.test(value);
 }
 
+/** What stands in a record for a value that looked like one of our secrets. */
+export const SECRET_SHAPED = '(secret-shaped)';
+
 /**
  * A name a caller sent, as it may be kept (audit log, throttle): itself when it could name someone,
  * `(secret-shaped)` when it looks like one of our secrets, `(malformed)` otherwise.
  */
 export function nameForRecords(value: string | undefined): string | null {
   if (value === undefined) return null;
-  if (looksLikeSecret(value)) return '(secret-shaped)';
+  if (looksLikeSecret(value)) return SECRET_SHAPED;
   return isIdentifier(value) ? value : '(malformed)';
 }

@@ -7,12 +7,10 @@ import type { AuditVolumeGuard } from '../audit/volume-guard.ts';
 import { OAuthError } from '../errors.ts';
 import { toOAuthError } from './error-middleware.ts';
 import type { GrantResult, GrantTrace } from '../grants/index.ts';
-import { nameForRecords } from '../identifiers.ts';
+import { nameForRecords, SECRET_SHAPED } from '../identifiers.ts';
 import { looksLikeSecret } from '../secrets/format.ts';
 import type { AuditEvent } from '../store/types.ts';
 import type { VerifiedAssertion } from '../trust/assertion.ts';
-
-export const SECRET_SHAPED = '(secret-shaped)';
 
 /** What the handler learnt about a token request, for its audit event. */
 export interface TokenRequestTrace {
@@ -43,7 +41,7 @@ export function auditTokenRequests(guard: AuditVolumeGuard): Middleware {
 function record(guard: AuditVolumeGuard, ctx: Context, error?: unknown): void {
   const refusal = error === undefined ? undefined : (toOAuthError(error) ?? error);
   const event = tokenRequestEvent(tokenRequestTrace(ctx), ctx.ip, refusal);
-  guard.record(withoutSecrets(event), refusal instanceof OAuthError && refusal.error === 'slow_down');
+  guard.record(recordable(event), refusal instanceof OAuthError && refusal.error === 'slow_down');
 }
 
 export function tokenRequestEvent(seen: TokenRequestTrace, ip: string, error?: unknown): AuditEvent {
@@ -84,7 +82,7 @@ const MAX_TEXT = 300;
  * secrets (a caller's address from X-Forwarded-For, a reason quoting input, a JWT's claims) is
  * replaced, whatever put it there, and any longer text is cut short.
  */
-export function withoutSecrets(event: AuditEvent): AuditEvent {
+export function recordable(event: AuditEvent): AuditEvent {
   return {
     ...event,
     clientId: scrub(event.clientId),

@@ -2,7 +2,7 @@ import test from 'ava';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tokenRequestEvent, withoutSecrets } from '../../src/http/token-audit.ts';
+import { tokenRequestEvent, recordable } from '../../src/http/token-audit.ts';
 import { generateSecret } from '../../src/secrets/format.ts';
 import { basic, createApp, startInstance, type Instance } from '../helpers/instance.ts';
 
@@ -83,7 +83,7 @@ test.serial('caller text in a refusal is cut short: a 10,000-character JWT heade
   const events = JSON.parse(await auditText()) as { client_id: string | null; reason: string | null }[];
   const refused = events.find((e) => e.client_id === 'partner');
   t.regex(refused?.reason ?? '', /^client assertion: algorithm A{40} not allowed$/);
-  t.true(withoutSecrets({ at: new Date(), action: 'token.denied', outcome: 'failure', reason: 'x'.repeat(10_000) }).reason!.length <= 301);
+  t.true(recordable({ at: new Date(), action: 'token.denied', outcome: 'failure', reason: 'x'.repeat(10_000) }).reason!.length <= 301);
 });
 
 test.serial('a truncated secret is treated like a whole one', async (t) => {
@@ -106,7 +106,7 @@ test('ids starting like a secret are refused when created, so no client_id or us
 
 test('every text of an event is scrubbed, nested details included, whatever put a secret there', (t) => {
   const secret = generateSecret('app-password').secret;
-  const event = withoutSecrets({
+  const event = recordable({
     ...tokenRequestEvent({ grant: {} }, secret, undefined),
     reason: `client_assertion_type ${secret}`,
     details: { grant_assertion: { assertion_sub: secret, list: [secret, 'kept'] } },
