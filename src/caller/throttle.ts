@@ -36,11 +36,17 @@ export class FailureThrottle {
 
   /** Throws slow_down when the caller or its address has used up its failures for this window. */
   check(ip: string, caller: string, now = Date.now()): void {
-    if (this.off) return;
+    const refusal = this.refusal(ip, caller, now);
+    if (refusal) throw refusal;
+  }
+
+  /** The slow_down a request from this caller and address gets now, or null. */
+  refusal(ip: string, caller: string, now = Date.now()): OAuthError | null {
+    if (this.off) return null;
     const exhausted = this.exhausted(callerKey(ip, caller), this.limits.perCaller, now) ?? this.exhausted(ip, this.limits.perAddress, now);
-    if (exhausted === undefined) return;
+    if (exhausted === undefined) return null;
     const retryAfter = Math.max(1, Math.ceil((exhausted.start + WINDOW_MS - now) / 1000));
-    throw new OAuthError('slow_down', 'too many failed authentications; retry later', 429, 'throttled', { 'Retry-After': String(retryAfter) });
+    return new OAuthError('slow_down', 'too many failed authentications; retry later', 429, 'throttled', { 'Retry-After': String(retryAfter) });
   }
 
   recordFailure(ip: string, caller: string, now = Date.now()): void {

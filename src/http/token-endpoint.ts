@@ -37,8 +37,10 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
     seen.grantType = grant.grantType;
     const presented = (seen.presented = presentedCredentials(ctx.get('authorization') || undefined, params));
     const caller = presentedName(presented);
-    // a secret this process verified recently for this very caller costs nothing to check again: never throttled
-    if (!presentsKnownSecret(deps, presented, caller)) deps.throttle.check(ctx.ip, caller);
+    // a secret this process verified recently for this very caller costs nothing to check again: never
+    // throttled (asked only when the throttle would refuse, so the hot path hashes the secret once)
+    const throttled = deps.throttle.refusal(ctx.ip, caller);
+    if (throttled && !presentsKnownSecret(deps, presented, caller)) throw throttled;
     try {
       if (grant.clientAuthentication === 'required' || presentsCredentials(seen.presented)) {
         seen.caller = await authenticateCaller(deps, seen.presented, grant.grantType);

@@ -41,12 +41,6 @@ export class SecretHasher {
     return this.engine.close();
   }
 
-  /** Spends the same work as a real verification, for callers that do not exist. */
-  async verifyDummy(secret: string): Promise<false> {
-    await this.verify(await this.dummy(), secret);
-    return false;
-  }
-
   private readonly rehashing = new Set<string>();
 
   /**

@@ -52,3 +52,10 @@ test('spend() runs argon2 against an unusable credential even when its secret is
   await verifier.spend('pw:1', hash, secret);
   t.is(hasher.verifications, before + 1);
 });
+
+test('verifyDummy returns false, even for a secret that exists, and costs one argon2 run', async (t) => {
+  const { hasher, verifier, secret } = await setup();
+  t.false(await verifier.verifyDummy(secret));
+  t.false(await verifier.verifyDummy(''));
+  t.is(hasher.verifications, 2);
+});
