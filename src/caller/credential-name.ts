@@ -1,4 +1,5 @@
 import { nameForRecords } from '../identifiers.ts';
+import { unverifiedClaims } from '../trust/verify-input-jwt.ts';
 import type { PresentedCredentials } from './presented.ts';
 
 /** A client secret, named by the client_id it is presented with. */
@@ -13,6 +14,17 @@ export const appPasswordName = (clientId: string, username: string): string => `
  * neither keeps megabytes of garbage per request.
  */
 export function presentedName(presented: PresentedCredentials): string {
-  const clientId = nameForRecords(presented.clientId) ?? '';
+  const clientId = nameForRecords(presented.clientId ?? assertionIssuer(presented)) ?? '';
   return presented.servicePassword ? appPasswordName(clientId, nameForRecords(presented.servicePassword.username)!) : clientSecretName(clientId);
+}
+
+/** An assertion sent without client_id names its client in `iss` (unverified: only a throttle key). */
+function assertionIssuer(presented: PresentedCredentials): string | undefined {
+  if (!presented.assertion) return undefined;
+  try {
+    const iss = unverifiedClaims(presented.assertion.value).iss;
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
 }

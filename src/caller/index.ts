@@ -1,7 +1,7 @@
 import { invalidClient, invalidRequest } from '../errors.ts';
 import { isIdentifier } from '../identifiers.ts';
 import { authenticateAppPassword } from './app-password.ts';
-import { authenticateClientAssertion } from './client-assertion.ts';
+import { authenticateClientAssertion, type AssertionTrace } from './client-assertion.ts';
 import { authenticateClientSecret } from './client-secret.ts';
 import type { PresentedCredentials } from './presented.ts';
 import type { Caller, CallerDeps } from './types.ts';
@@ -14,7 +14,7 @@ export function presentsCredentials(presented: PresentedCredentials): boolean {
 }
 
 /** Runs before any grant: turns what the request presented into one authenticated Caller, or throws. */
-export async function authenticateCaller(deps: CallerDeps, presented: PresentedCredentials, grantType: string): Promise<Caller> {
+export async function authenticateCaller(deps: CallerDeps, presented: PresentedCredentials, grantType: string, trace: AssertionTrace = {}): Promise<Caller> {
   const { clientId, servicePassword, assertion, secret } = presented;
   if (grantType === 'password' && !servicePassword) {
     throw invalidRequest('grant_type=password is accepted only with client_id, username and password of a service account');
@@ -25,10 +25,11 @@ export async function authenticateCaller(deps: CallerDeps, presented: PresentedC
   if (!servicePassword && !assertion && !(secret && clientId)) {
     throw invalidClient('client authentication is required', clientId ? 'client_id without credentials' : 'no credentials');
   }
-  if (!clientId) throw invalidRequest(`client_id is required with ${assertion ? 'a client assertion' : 'username and password'}`);
+  // with an assertion, client_id is optional (RFC 7521 §4.2): the assertion names its client
+  if (!clientId && !assertion) throw invalidRequest('client_id is required with username and password');
   // a malformed client_id names no application: refused before any lookup, cache entry or argon2 work
-  if (!isIdentifier(clientId)) throw invalidClient('client authentication failed', 'malformed client_id');
-  if (servicePassword) return authenticateAppPassword(deps, clientId, servicePassword.username, servicePassword.password);
-  if (assertion) return authenticateClientAssertion(deps, clientId, assertion.type, assertion.value, grantType);
-  return authenticateClientSecret(deps, clientId, secret!.value, secret!.method);
+  if (clientId !== undefined && !isIdentifier(clientId)) throw invalidClient('client authentication failed', 'malformed client_id');
+  if (assertion) return authenticateClientAssertion(deps, clientId, assertion.type, assertion.value, grantType, trace);
+  if (servicePassword) return authenticateAppPassword(deps, clientId!, servicePassword.username, servicePassword.password);
+  return authenticateClientSecret(deps, clientId!, secret!.value, secret!.method);
 }

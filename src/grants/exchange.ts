@@ -23,6 +23,7 @@ export async function exchangeJwt(
     assertion = await verifyAssertion(deps, token, { app: named, acceptAccessTokens: options.acceptAccessTokens });
   } catch (error) {
     if (!(error instanceof AssertionError)) throw error;
+    if (error.app) request.trace.app = error.app;
     if (error.code === 'client_id_required') throw invalidRequest(error.description);
     throw invalidGrant(`the ${options.what} is not acceptable`, `${options.what}: ${error.reason}`);
   }
@@ -32,7 +33,7 @@ export async function exchangeJwt(
   requireGrantAllowed(app, grant);
 
   const scopes = resolveScopes(app, request.params.get('scope'));
-  const audience = resolveAudience(app, request.params.get('audience'), request.params.get('resource'));
+  const audience = resolveAudience(app, request.params.all('audience'), request.params.all('resource'));
   const result = await issueAccessToken(deps, {
     app,
     subject: assertion.subject,

@@ -43,7 +43,7 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
     if (throttled && !presentsKnownSecret(deps, presented, caller)) throw throttled;
     try {
       if (grant.clientAuthentication === 'required' || presentsCredentials(seen.presented)) {
-        seen.caller = await authenticateCaller(deps, seen.presented, grant.grantType);
+        seen.caller = await authenticateCaller(deps, seen.presented, grant.grantType, seen.grant);
         requireGrantAllowed(seen.caller.app, grant);
       }
       seen.result = await grant.handle({ params, caller: seen.caller, clientId: seen.presented.clientId, ip: ctx.ip, trace: seen.grant }, deps);

@@ -50,6 +50,8 @@ export class AssertionError extends Error {
     readonly code: 'bad_assertion' | 'client_id_required',
     readonly reason: string,
     readonly description: string,
+    /** the application a source that verified the signature speaks for, so the refusal is attributed to it */
+    readonly app?: Application,
   ) {
     super(reason);
   }
@@ -64,15 +66,21 @@ export interface AssertionRequest {
 }
 
 export async function verifyAssertion(deps: AssertionDeps, token: string, request: AssertionRequest): Promise<VerifiedAssertion> {
+  const attribution: Attribution = {};
   try {
-    return await verify(deps, token, request);
+    return await verify(deps, token, request, attribution);
   } catch (error) {
-    if (error instanceof InputJwtError) throw new AssertionError('bad_assertion', error.reason, error.description);
+    if (error instanceof InputJwtError) throw new AssertionError('bad_assertion', error.reason, error.description, attribution.app);
     throw error;
   }
 }
 
-async function verify(deps: AssertionDeps, token: string, request: AssertionRequest): Promise<VerifiedAssertion> {
+/** Filled in once a signature verified: the application the refusal of a valid-looking JWT belongs to. */
+interface Attribution {
+  app?: Application;
+}
+
+async function verify(deps: AssertionDeps, token: string, request: AssertionRequest, attribution: Attribution): Promise<VerifiedAssertion> {
   const iss = unverifiedClaims(token).iss;
   if (typeof iss !== 'string' || iss.length === 0) throw new InputJwtError('iss missing');
   if (iss === deps.config.issuer) throw new InputJwtError('a token of this issuer is never an assertion');
@@ -88,14 +96,17 @@ async function verify(deps: AssertionDeps, token: string, request: AssertionRequ
     try {
       verified = await verifyInputJwt(token, policy, anchor.resolve);
     } catch (error) {
+      if (error instanceof InputJwtError && error.verifiedBy !== undefined) attribution.app = app ?? (await boundApplication(deps, anchor));
       // another source stating the same issuer may hold the key
       if (error instanceof InputJwtError && error.keyless) {
-        keyless ??= error;
+        // report the most telling refusal: a key that did not verify says more than an algorithm it does not use
+        if (!keyless || (keyless.reason.startsWith('algorithm') && !error.reason.startsWith('algorithm'))) keyless = error;
         continue;
       }
       throw error;
     }
     const target = app ?? (await soleApplication(deps, anchor));
+    attribution.app = target;
     if (!target.enabled) throw new InputJwtError('application disabled');
     const { sub, jti, exp } = verified.claims;
     const subject = own ? iss : federatedSubject(anchor, sub);
@@ -158,6 +169,11 @@ function policyFor(config: Config, anchor: TrustAnchor, own: boolean, iss: strin
     maxLifetimeSeconds: anchor.maxLifetimeSeconds,
     acceptAccessTokens,
   };
+}
+
+/** The one application a source is bound to, if it is exactly one. */
+async function boundApplication(deps: AssertionDeps, anchor: TrustAnchor): Promise<Application | undefined> {
+  return anchor.clientIds.length === 1 ? ((await deps.state.application(anchor.clientIds[0]!)) ?? undefined) : undefined;
 }
 
 async function soleApplication(deps: AssertionDeps, anchor: TrustAnchor): Promise<Application> {

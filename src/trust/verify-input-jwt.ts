@@ -45,6 +45,9 @@ export interface VerifiedInputJwt {
  * key of the source verified it, so another source may still be tried.
  */
 export class InputJwtError extends Error {
+  /** the source whose key verified the signature, when the refusal came after that (a claim) */
+  verifiedBy: string | undefined;
+
   constructor(
     readonly reason: string,
     readonly description = 'the JWT is not acceptable',
@@ -74,7 +77,9 @@ export async function verifyInputJwt(token: string, policy: InputJwtPolicy, reso
   const [headerPart, payloadPart] = token.split('.') as [string, string, string];
   const header = decodeObject(headerPart, 'header');
   const alg = header.alg;
-  if (typeof alg !== 'string' || !ASYMMETRIC_ALGS.includes(alg) || !policy.algorithms.includes(alg)) refuse(`algorithm ${String(alg).replace(/[^\x20-\x7e]/g, '?').slice(0, 40)} not allowed`);
+  if (typeof alg !== 'string' || !ASYMMETRIC_ALGS.includes(alg)) refuse(`algorithm ${printableAlg(alg)} not allowed`);
+  // another source (a certificate of another key type on the same application) may allow it
+  if (!policy.algorithms.includes(alg as string)) throw new InputJwtError(`algorithm ${printableAlg(alg)} not allowed`, undefined, true);
   if (header.typ !== undefined && typeof header.typ !== 'string') refuse('typ is not a string');
   if (typeof header.typ === 'string' && ACCESS_TOKEN_TYPES.has(header.typ.toLowerCase()) && !policy.acceptAccessTokens) refuse('an access token is not an assertion');
   if (header.crit !== undefined) refuse('crit header not understood');
@@ -84,8 +89,17 @@ export async function verifyInputJwt(token: string, policy: InputJwtPolicy, reso
   if (candidates.length === 0) throw new InputJwtError(`no trusted key${kid ? ` with kid ${kid.slice(0, 80)}` : ''}`, undefined, true);
   const source = await firstVerifying(token, alg as string, candidates);
   const claims = decodeObject(payloadPart, 'payload');
-  checkClaims(claims, policy, nowMs / 1000);
+  try {
+    checkClaims(claims, policy, nowMs / 1000);
+  } catch (error) {
+    if (error instanceof InputJwtError) error.verifiedBy = source;
+    throw error;
+  }
   return { header: header as CompactJWSHeaderParameters, claims: claims as VerifiedInputJwt['claims'], source };
+}
+
+function printableAlg(alg: unknown): string {
+  return String(alg).replace(/[^\x20-\x7e]/g, '?').slice(0, 40);
 }
 
 function decodeObject(part: string, what: string): Record<string, unknown> {
