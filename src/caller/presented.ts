@@ -1,6 +1,8 @@
 import { invalidRequest } from '../errors.ts';
-/** The request's form parameters, as http/form.ts parsed them. */
-export type FormParams = ReadonlyMap<string, string>;
+/** The request's form parameters, as http/form.ts parsed them: `get` the value, `all` for those that may repeat. */
+export interface FormParams extends ReadonlyMap<string, string> {
+  all(name: string): readonly string[];
+}
 
 /** What the request presents to identify and authenticate its caller, before any lookup. */
 export interface PresentedCredentials {

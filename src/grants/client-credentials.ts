@@ -10,7 +10,7 @@ export const clientCredentials: Grant = {
   async handle({ params, caller, ip, trace }, deps) {
     if (!caller) throw new Error('client_credentials runs only for an authenticated caller');
     const scopes = resolveScopes(caller.app, params.get('scope'));
-    const audience = resolveAudience(caller.app, params.get('audience'), params.get('resource'));
+    const audience = resolveAudience(caller.app, params.all('audience'), params.all('resource'));
     const common = { app: caller.app, scopes, audience, trace };
     const grantType = params.get('grant_type')!;
     if (caller.kind === 'service-account') {

@@ -16,20 +16,30 @@ export function resolveScopes(app: Application, requested: string | undefined): 
 }
 
 /**
- * The audience (RFC 8693 `audience`) and resource (RFC 8707) parameters; each must be one the
- * application allows. Absent = the application's default audience.
+ * The audiences (RFC 8693 `audience`) and resources (RFC 8707 `resource`) requested, each one the
+ * application allows; the token's `aud` is their list. None requested = the application's default audience.
  */
-export function resolveAudience(app: Application, audience: string | undefined, resource: string | undefined): string[] {
-  const requested = [...new Set([audience, resource].filter((v): v is string => v !== undefined))];
+export function resolveAudience(app: Application, audiences: readonly string[], resources: readonly string[]): string[] {
+  for (const resource of resources) {
+    if (!isAbsoluteUriWithoutFragment(resource)) throw invalidTarget(`resource ${truncate(resource)} is not an absolute URI without a fragment`);
+    if (!app.audiences.includes(resource)) throw invalidTarget(`resource ${truncate(resource)} is not allowed for this client`);
+  }
+  for (const audience of audiences) {
+    if (!app.audiences.includes(audience)) throw invalidTarget(`audience ${truncate(audience)} is not allowed for this client`);
+  }
+  const requested = [...new Set([...audiences, ...resources])];
   if (requested.length === 0) {
     const fallback = app.audiences[0];
     if (!fallback) throw invalidTarget('no audience was requested and this client has no default audience');
     return [fallback];
   }
-  for (const target of requested) {
-    if (!app.audiences.includes(target)) throw invalidTarget(`audience ${truncate(target)} is not allowed for this client`);
-  }
   return requested;
+}
+
+/** RFC 8707 §2: "an absolute URI … MUST NOT include a fragment component". */
+function isAbsoluteUriWithoutFragment(value: string): boolean {
+  if (value.includes('#') || !/^[A-Za-z][A-Za-z0-9+.-]*:/.test(value)) return false;
+  return URL.canParse(value);
 }
 
 function truncate(value: string): string {

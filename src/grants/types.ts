@@ -1,4 +1,5 @@
 import type { Caller } from '../caller/index.ts';
+import type { FormParams } from '../caller/presented.ts';
 import type { Keystore } from '../keys/keystore.ts';
 import type { Application } from '../store/types.ts';
 import type { AssertionDeps, VerifiedAssertion } from '../trust/assertion.ts';
@@ -16,7 +17,7 @@ export interface GrantTrace {
 }
 
 export interface GrantRequest {
-  params: ReadonlyMap<string, string>;
+  params: FormParams;
   /** undefined only for grants whose client authentication is optional, when none was presented */
   caller: Caller | undefined;
   /** the client_id the request named, authenticated or not */

@@ -6,16 +6,40 @@ export const CREDENTIAL_PARAMETERS = ['client_secret', 'password', 'client_asser
 
 export type { FormParams } from '../caller/presented.ts';
 
+/** Parameters a request may send more than once: RFC 8707 §2 (`resource`) and RFC 8693 §2.1 (`audience`). */
+const REPEATABLE = new Set(['resource', 'audience']);
+/** Enough for any real request; a token naming more APIs than this is a mistake or an attack. */
+export const MAX_REPEATS = 20;
+
+class ParsedForm extends Map<string, string> implements FormParams {
+  readonly #repeated = new Map<string, string[]>();
+
+  add(name: string, value: string): void {
+    if (!this.has(name)) {
+      this.set(name, value);
+      return;
+    }
+    if (!REPEATABLE.has(name)) throw invalidRequest(`parameter ${safeName(name)} is repeated`);
+    const values = this.#repeated.get(name) ?? [this.get(name)!];
+    if (values.length >= MAX_REPEATS) throw invalidRequest(`parameter ${name} is repeated more than ${MAX_REPEATS} times`);
+    values.push(value);
+    this.#repeated.set(name, values);
+  }
+
+  all(name: string): readonly string[] {
+    return this.#repeated.get(name) ?? (this.has(name) ? [this.get(name)!] : []);
+  }
+}
+
 /**
  * application/x-www-form-urlencoded with the token endpoint's rules: a repeated parameter is
- * refused, an empty value counts as absent.
+ * refused unless it is one of the few the standards let repeat; an empty value counts as absent.
  */
 export function parseForm(body: string): FormParams {
-  const params = new Map<string, string>();
+  const params = new ParsedForm();
   for (const [name, value] of new URLSearchParams(body)) {
     if (value === '') continue;
-    if (params.has(name)) throw invalidRequest(`parameter ${safeName(name)} is repeated`);
-    params.set(name, value);
+    params.add(name, value);
   }
   return params;
 }
