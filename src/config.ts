@@ -22,12 +22,13 @@ const issuerUrl = z.string().refine(
   (value) => {
     try {
       const url = new URL(value);
-      return (url.protocol === 'https:' || url.protocol === 'http:') && !url.search && !url.hash && !url.username;
+      const plainPath = /^(\/[A-Za-z0-9._~%-]+)*\/?$/.test(url.pathname);
+      return (url.protocol === 'https:' || url.protocol === 'http:') && !url.search && !url.hash && !url.username && plainPath;
     } catch {
       return false;
     }
   },
-  { message: 'must be an http(s) URL without query, fragment or credentials' },
+  { message: 'must be an http(s) URL without query, fragment or credentials, its path made of letters, digits and . _ ~ % -' },
 );
 
 const keyEncryptionKey = z.string().refine((v) => Buffer.from(v, 'base64').length === 32 && /^[A-Za-z0-9+/]+={0,2}$/.test(v), {
@@ -65,6 +66,7 @@ const schema = z.object({
   AUTH_FAILURES_PER_MINUTE_PER_ADDRESS: int(1, 10_000_000).optional(),
   AUDIT_DENIED_PER_SECOND: int(1, 100_000).default(20),
   CLIENT_ASSERTION_AUDIENCE: z.enum(['strict', 'compat']).default('strict'),
+  PUBLISH_SCOPES: bool.default(false),
   JWKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   JWKS_FETCH_TIMEOUT_SECONDS: int(1, 60).default(5),
   JWKS_REFRESH_COOLDOWN_SECONDS: int(1, 3600).default(30),
@@ -102,6 +104,8 @@ export interface Config {
   readonly auditDeniedPerSecond: number;
   readonly clientAssertionAudience: 'strict' | 'compat';
   readonly jwksAllowPrivateNetworks: boolean;
+  /** discovery's scopes_supported lists every enabled application's scopes (off: not published) */
+  readonly publishScopes: boolean;
   /** the whole budget of one JWKS or discovery fetch */
   readonly jwksFetchTimeoutMs: number;
   /** an unknown kid refreshes a source at most once per this interval */
@@ -162,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     auditDeniedPerSecond: c.AUDIT_DENIED_PER_SECOND,
     clientAssertionAudience: c.CLIENT_ASSERTION_AUDIENCE,
     jwksAllowPrivateNetworks: c.JWKS_ALLOW_PRIVATE_NETWORKS,
+    publishScopes: c.PUBLISH_SCOPES,
     jwksFetchTimeoutMs: c.JWKS_FETCH_TIMEOUT_SECONDS * 1000,
     jwksRefreshCooldownMs: c.JWKS_REFRESH_COOLDOWN_SECONDS * 1000,
   });

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, environmentWithDotenv, loadConfig } from '../src/config.ts';
@@ -208,4 +208,33 @@ test('a bad value in the .env file is reported like one in the environment', (t)
 test('a missing .env file is not an error', (t) => {
   const env = environmentWithDotenv({ PORT: '5000' }, join(tmpdir(), 'tokenmint-no-such-dir', '.env'));
   t.deepEqual(env, { PORT: '5000' });
+});
+
+test('ISSUER_URL may carry a plain path; a path the router would read as a pattern is refused', (t) => {
+  t.is(loadConfig({ ISSUER_URL: 'https://auth.example.com/tm' }, CWD).issuer, 'https://auth.example.com/tm');
+  t.is(loadConfig({ ISSUER_URL: 'https://auth.example.com/a/b-c_d.e~f/' }, CWD).issuer, 'https://auth.example.com/a/b-c_d.e~f/');
+  for (const bad of ['https://auth.example.com/:id', 'https://auth.example.com/a(b)', 'https://auth.example.com/*']) {
+    t.regex(problemsOf({ ISSUER_URL: bad })[0]!, /^ISSUER_URL: must be an http\(s\) URL/, bad);
+  }
+});
+
+test('.env.example: every value line, uncommented alone or all together, is accepted', (t) => {
+  const example = readFileSync(new URL('../.env.example', import.meta.url), 'utf8');
+  const valueLines = example.split('\n').filter((line) => /^# [A-Z][A-Z0-9_]*=/.test(line));
+  t.true(valueLines.length >= 25, `${valueLines.length} value lines`);
+  const documented = new Set(valueLines.map((line) => line.slice(2, line.indexOf('='))));
+  const dir = mkdtempSync(join(tmpdir(), 'tm-env-'));
+  try {
+    const file = join(dir, '.env');
+    for (const line of valueLines) {
+      writeFileSync(file, `${line.slice(2)}\n`);
+      t.notThrows(() => loadConfig(environmentWithDotenv({}, file), CWD), line);
+    }
+    writeFileSync(file, example.replace(/^# ([A-Z][A-Z0-9_]*=)/gm, '$1'));
+    t.notThrows(() => loadConfig(environmentWithDotenv({}, file), CWD));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // every variable the configuration reads is in the example
+  for (const name of ['ISSUER_URL', 'DATABASE_URL', 'SIGNING_ALG', 'WORKERS', 'TRUST_PROXY', 'PUBLISH_SCOPES', 'CLIENT_ASSERTION_AUDIENCE']) t.true(documented.has(name), name);
 });

@@ -6,7 +6,7 @@ import type { Deps } from '../deps.ts';
 import { liveness, readiness } from './health.ts';
 import { auditTokenRequests } from './token-audit.ts';
 import { MAX_FORM_BYTES, noStore, requireForm, tokenEndpoint } from './token-endpoint.ts';
-import { jwks, serverMetadata } from './well-known.ts';
+import { issuerPath, jwks, serverMetadata } from './well-known.ts';
 
 const formBody = bodyParser({ enableTypes: ['form'], formLimit: `${MAX_FORM_BYTES}b`, strict: true });
 
@@ -17,12 +17,17 @@ const postOnly: Middleware = (ctx) => {
 
 export function routes(deps: Deps): Router {
   const router = new Router();
-  router.post('/token', noStore, auditTokenRequests(deps.auditGuard), requireForm, formBody, tokenEndpoint(deps));
-  router.all('/token', noStore, postOnly);
-  router.get('/.well-known/jwks.json', jwks(deps.keystore));
+  // an issuer with a path (https://host/tm) is served both behind a proxy that strips the path and one that does not
+  const path = issuerPath(deps.config);
+  const at = (route: string) => (path ? [route, `${path}${route}`] : route);
+  router.post(at('/token'), noStore, auditTokenRequests(deps.auditGuard), requireForm, formBody, tokenEndpoint(deps));
+  router.all(at('/token'), noStore, postOnly);
+  router.get(at('/.well-known/jwks.json'), jwks(deps.keystore));
   const metadata = serverMetadata(deps.config, deps.state);
-  router.get('/.well-known/openid-configuration', metadata);
-  router.get('/.well-known/oauth-authorization-server', metadata);
+  router.get(at('/.well-known/openid-configuration'), metadata);
+  router.get(at('/.well-known/oauth-authorization-server'), metadata);
+  // RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path
+  if (path) router.get(`/.well-known/oauth-authorization-server${path}`, metadata);
   router.get('/healthz', liveness);
   router.get('/readyz', readiness(deps));
   return router;

@@ -22,25 +22,39 @@ export function jwks(keystore: () => Keystore): Middleware {
   };
 }
 
-/** RFC 8414 authorization server metadata; also served as OpenID discovery. */
+/** The issuer's path (`/tm` for https://host/tm), '' for an issuer at the root of its host. */
+export function issuerPath(config: Config): string {
+  return new URL(config.issuer).pathname.replace(/\/+$/, '');
+}
+
+/**
+ * RFC 8414 authorization server metadata; also served as OpenID discovery (the same document at the
+ * place OIDC clients look: tokenmint is no OpenID Provider and issues no ID tokens).
+ */
 export function serverMetadata(config: Config, state: CachedState): Middleware {
   const base = config.issuer.replace(/\/$/, '');
   const grantTypes = [...GRANTS.keys()].filter((g) => g !== 'password');
+  const fixed = {
+    issuer: config.issuer,
+    token_endpoint: `${base}/token`,
+    jwks_uri: `${base}/.well-known/jwks.json`,
+    grant_types_supported: grantTypes,
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    token_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
+    // RFC 8414 requires the member, and there is no authorization endpoint: "none" (OAuth 2.0 Multiple
+    // Response Type Encoding Practices §4) is the registered value that issues nothing there
+    response_types_supported: ['none'],
+    subject_types_supported: ['public'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'groups', 'permissions', 'src_iss'],
+  };
   return async (ctx) => {
-    const scopes = new Set((await state.applications()).filter((app) => app.enabled).flatMap((app) => app.scopes));
     ctx.set('Cache-Control', 'public, max-age=60');
-    ctx.body = {
-      issuer: config.issuer,
-      token_endpoint: `${base}/token`,
-      jwks_uri: `${base}/.well-known/jwks.json`,
-      grant_types_supported: grantTypes,
-      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
-      token_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
-      scopes_supported: [...scopes].sort(),
-      response_types_supported: [],
-      response_modes_supported: [],
-      subject_types_supported: ['public'],
-      claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope', 'groups', 'permissions', 'src_iss'],
-    };
+    if (!config.publishScopes) {
+      ctx.body = fixed;
+      return;
+    }
+    // published only on request: scope names can tell an anonymous caller what the APIs behind are
+    const scopes = [...new Set((await state.applications()).filter((app) => app.enabled).flatMap((app) => app.scopes))].sort();
+    ctx.body = scopes.length > 0 ? { ...fixed, scopes_supported: scopes } : fixed;
   };
 }

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { basic, createApp, startInstance, TEST_ISSUER, type Instance } from '../helpers/instance.ts';
+import { basic, createApp, startInstance, TEST_ISSUER, untilPropagated, type Instance } from '../helpers/instance.ts';
 
 let instance: Instance;
 
@@ -41,9 +41,65 @@ test('both discovery documents describe the token endpoint and JWKS', async (t) 
     t.deepEqual(meta.token_endpoint_auth_methods_supported, ['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
     t.true((meta.token_endpoint_auth_signing_alg_values_supported as string[]).includes('ES256'));
     t.false((meta.token_endpoint_auth_signing_alg_values_supported as string[]).some((a) => a === 'none' || a.startsWith('HS')));
-    t.deepEqual(meta.response_types_supported, []);
-    t.true((meta.scopes_supported as string[]).includes('catalog:read'));
-    t.true((meta.scopes_supported as string[]).includes('inventory:write'));
+    // RFC 8414 requires the member, non-empty for strict validators; no authorization endpoint issues anything
+    t.deepEqual(meta.response_types_supported, ['none']);
+    t.false('authorization_endpoint' in meta);
+    // no empty optional list, and no application's scope names for an anonymous caller
+    for (const [name, value] of Object.entries(meta)) t.false(Array.isArray(value) && value.length === 0, `${name} is an empty list`);
+    t.false('scopes_supported' in meta);
+    t.false(JSON.stringify(meta).includes('catalog:read'));
+  }
+});
+
+test('PUBLISH_SCOPES=true lists the scopes of enabled applications in scopes_supported', async (t) => {
+  const other = await startInstance({ PUBLISH_SCOPES: 'true' });
+  try {
+    const before = (await (await fetch(`${other.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>;
+    t.false('scopes_supported' in before, 'no application yet: no empty list either');
+    await other.admin('app', 'create', 'catalog', '--scopes', 'catalog:read inventory:write', '--audiences', 'https://api.example');
+    const meta = await untilPropagated(
+      async () => (await (await fetch(`${other.url}/.well-known/oauth-authorization-server`)).json()) as Record<string, unknown>,
+      (m) => 'scopes_supported' in m,
+    );
+    t.deepEqual(meta.scopes_supported, ['catalog:read', 'inventory:write']);
+  } finally {
+    await other.close();
+  }
+});
+
+test('an issuer with a path is discovered at the RFC 8414 §3.1 URL, the OIDC URL and the root forms, and serves its endpoints under the path', async (t) => {
+  const issuer = 'https://issuer.tokenmint.test/tm';
+  const other = await startInstance({ ISSUER_URL: issuer });
+  try {
+    for (const path of [
+      '/.well-known/oauth-authorization-server/tm',
+      '/tm/.well-known/openid-configuration',
+      '/tm/.well-known/oauth-authorization-server',
+      '/.well-known/oauth-authorization-server',
+      '/.well-known/openid-configuration',
+    ]) {
+      const res = await fetch(`${other.url}${path}`);
+      t.is(res.status, 200, path);
+      const meta = (await res.json()) as Record<string, unknown>;
+      t.is(meta.issuer, issuer, path);
+      t.is(meta.token_endpoint, `${issuer}/token`, path);
+      t.is(meta.jwks_uri, `${issuer}/.well-known/jwks.json`, path);
+    }
+    t.is((await fetch(`${other.url}/.well-known/oauth-authorization-server/other`)).status, 404);
+    const secret = await createApp(other, 'svc');
+    for (const prefix of ['', '/tm']) {
+      const res = await fetch(`${other.url}${prefix}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic('svc', secret) },
+        body: 'grant_type=client_credentials',
+      });
+      t.is(res.status, 200, `${prefix}/token`);
+      const { access_token } = (await res.json()) as { access_token: string };
+      const { payload } = await jwtVerify(access_token, createRemoteJWKSet(new URL(`${other.url}${prefix}/.well-known/jwks.json`)), { issuer });
+      t.is(payload.sub, 'svc');
+    }
+  } finally {
+    await other.close();
   }
 });
 
