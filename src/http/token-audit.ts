@@ -6,6 +6,7 @@ import type { PresentedCredentials } from '../caller/presented.ts';
 import type { AuditVolumeGuard } from '../audit/volume-guard.ts';
 import { OAuthError } from '../errors.ts';
 import { toOAuthError } from './error-middleware.ts';
+import { requestId } from './request-log.ts';
 import type { GrantResult, GrantTrace } from '../grants/index.ts';
 import { nameForRecords, SECRET_SHAPED } from '../identifiers.ts';
 import { looksLikeSecret } from '../secrets/format.ts';
@@ -40,13 +41,14 @@ export function auditTokenRequests(guard: AuditVolumeGuard): Middleware {
 
 function record(guard: AuditVolumeGuard, ctx: Context, error?: unknown): void {
   const refusal = error === undefined ? undefined : (toOAuthError(error) ?? error);
-  const event = tokenRequestEvent(tokenRequestTrace(ctx), ctx.ip, refusal);
+  const event = tokenRequestEvent(tokenRequestTrace(ctx), ctx.ip, refusal, requestId(ctx));
   guard.record(recordable(event), refusal instanceof OAuthError && refusal.error === 'slow_down');
 }
 
-export function tokenRequestEvent(seen: TokenRequestTrace, ip: string, error?: unknown): AuditEvent {
+export function tokenRequestEvent(seen: TokenRequestTrace, ip: string, error?: unknown, requestId?: string): AuditEvent {
   const { caller, presented, result } = seen;
   const details: Record<string, unknown> = { grant_type: seen.grantType ?? null };
+  if (requestId) details.request_id = requestId;
   if (caller?.kind === 'service-account') details.app_password_id = caller.appPasswordId;
   if (caller?.kind === 'application') details.method = caller.method;
   if (caller?.kind === 'assertion') Object.assign(details, { method: caller.assertion.mode, ...describeAssertion(caller.assertion) });

@@ -199,6 +199,47 @@ test('audience and resource must be allowed, else invalid_target; absent means t
   await expectError(t, await instance.token({ grant_type: 'client_credentials', resource: 'https://evil.example' }, { authorization: basic('billing', secret) }), 400, 'invalid_target');
 });
 
+test('several resource parameters (RFC 8707) each need allowing; the token is for all of them', async (t) => {
+  const auth = { authorization: basic('billing', secret) };
+  const both = await instance.token({ grant_type: 'client_credentials', resource: ['https://api.example', 'https://other.example'] }, auth);
+  t.is(both.status, 200);
+  const token = ((await both.json()) as { access_token: string }).access_token;
+  t.deepEqual(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).aud, ['https://api.example', 'https://other.example']);
+  // one refused resource refuses the request, and the error names resource, not audience
+  const mixed = await instance.token({ grant_type: 'client_credentials', resource: ['https://api.example', 'https://evil.example'] }, auth);
+  const body = await expectError(t, mixed, 400, 'invalid_target');
+  t.regex(body.error_description, /^resource https:\/\/evil\.example is not allowed/);
+  // RFC 8707 §2: an absolute URI without a fragment
+  for (const bad of ['api.example', '/relative', 'https://api.example#frag']) {
+    const res = await instance.token({ grant_type: 'client_credentials', resource: bad }, auth);
+    t.regex((await expectError(t, res, 400, 'invalid_target')).error_description, /^resource .* is not an absolute URI without a fragment$/, bad);
+  }
+  // several audience parameters (RFC 8693 §2.1) likewise; the same value twice counts once
+  const audiences = await instance.token({ grant_type: 'client_credentials', audience: ['https://other.example', 'https://other.example'], resource: 'https://api.example' }, auth);
+  t.is(audiences.status, 200);
+  const aud = JSON.parse(Buffer.from(((await audiences.json()) as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString()).aud;
+  t.deepEqual(aud, ['https://other.example', 'https://api.example']);
+  // other parameters still may not repeat, and resource not without end
+  await expectError(t, await instance.token({ grant_type: 'client_credentials', scope: ['read', 'write'] }, auth), 400, 'invalid_request', /scope is repeated/);
+  const many = Array.from({ length: 21 }, () => 'https://api.example');
+  await expectError(t, await instance.token({ grant_type: 'client_credentials', resource: many }, auth), 400, 'invalid_request', /repeated more than 20 times/);
+});
+
+test('every response carries an X-Request-Id; a sane incoming one is kept, anything else replaced', async (t) => {
+  const auth = { authorization: basic('billing', secret) };
+  const fresh = await instance.token({ grant_type: 'client_credentials' }, auth);
+  t.regex(fresh.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+  const kept = await instance.token({ grant_type: 'client_credentials' }, { ...auth, 'x-request-id': 'trace-4711.abc' });
+  t.is(kept.headers.get('x-request-id'), 'trace-4711.abc');
+  for (const insane of ['a'.repeat(129), 'has space', 'quote"d', `tmcs_${'A'.repeat(26)}_${'b'.repeat(43)}`]) {
+    const res = await fetch(`${instance.url}/healthz`, { headers: { 'x-request-id': insane } });
+    const id = res.headers.get('x-request-id') ?? '';
+    t.not(id, insane);
+    t.regex(id, /^[0-9a-f-]{36}$/);
+  }
+  t.regex((await fetch(`${instance.url}/nowhere`)).headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
+});
+
 test('an application cannot be created without an audience, so every token has one', async (t) => {
   const bare = await instance.admin('app', 'create', 'bare', '--secret', '--json');
   t.is(bare.code, 1);
