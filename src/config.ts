@@ -22,8 +22,10 @@ const issuerUrl = z.string().refine(
   (value) => {
     try {
       const url = new URL(value);
-      const plainPath = /^(\/[A-Za-z0-9._~%-]+)*\/?$/.test(url.pathname);
-      return (url.protocol === 'https:' || url.protocol === 'http:') && !url.search && !url.hash && !url.username && plainPath;
+      // as written, nothing the URL parser would normalise away (spaces, dot segments, an empty ? or #)
+      const asWritten = (url.href === value || url.href === `${value}/`) && !/[?#]/.test(value);
+      const plainPath = /^(\/(?:[A-Za-z0-9._~-]|%[0-9A-Fa-f]{2})+)*\/?$/.test(url.pathname);
+      return (url.protocol === 'https:' || url.protocol === 'http:') && asWritten && !url.search && !url.hash && !url.username && plainPath;
     } catch {
       return false;
     }

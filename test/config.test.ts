@@ -213,7 +213,23 @@ test('a missing .env file is not an error', (t) => {
 test('ISSUER_URL may carry a plain path; a path the router would read as a pattern is refused', (t) => {
   t.is(loadConfig({ ISSUER_URL: 'https://auth.example.com/tm' }, CWD).issuer, 'https://auth.example.com/tm');
   t.is(loadConfig({ ISSUER_URL: 'https://auth.example.com/a/b-c_d.e~f/' }, CWD).issuer, 'https://auth.example.com/a/b-c_d.e~f/');
-  for (const bad of ['https://auth.example.com/:id', 'https://auth.example.com/a(b)', 'https://auth.example.com/*']) {
+  t.is(loadConfig({ ISSUER_URL: 'https://auth.example.com/t%20m' }, CWD).issuer, 'https://auth.example.com/t%20m');
+  t.is(loadConfig({ ISSUER_URL: 'https://auth.example.com' }, CWD).issuer, 'https://auth.example.com');
+  const refused = [
+    'https://auth.example.com/:id',
+    'https://auth.example.com/a(b)',
+    'https://auth.example.com/*',
+    // what the URL parser would rewrite: the issuer must be exactly what clients see
+    'https://auth.example.com/t m',
+    'https://auth.example.com/tm\n',
+    'https://auth.example.com/x/../tm',
+    'https://auth.example.com/tm#',
+    'https://auth.example.com/tm?',
+    'https://auth.example.com\\tm',
+    'https://auth.example.com/a%',
+    'https://auth.example.com/a%zz',
+  ];
+  for (const bad of refused) {
     t.regex(problemsOf({ ISSUER_URL: bad })[0]!, /^ISSUER_URL: must be an http\(s\) URL/, bad);
   }
 });

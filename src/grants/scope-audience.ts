@@ -16,8 +16,9 @@ export function resolveScopes(app: Application, requested: string | undefined): 
 }
 
 /**
- * The audiences (RFC 8693 `audience`) and resources (RFC 8707 `resource`) requested, each one the
- * application allows; the token's `aud` is their list. None requested = the application's default audience.
+ * The audience (RFC 8693 `audience`, at most one) and resources (RFC 8707 `resource`, repeatable)
+ * requested, each one the application allows; the token's `aud` is their list. None requested =
+ * the application's default audience.
  */
 export function resolveAudience(app: Application, audiences: readonly string[], resources: readonly string[]): string[] {
   for (const resource of resources) {

@@ -6,8 +6,8 @@ export const CREDENTIAL_PARAMETERS = ['client_secret', 'password', 'client_asser
 
 export type { FormParams } from '../caller/presented.ts';
 
-/** Parameters a request may send more than once: RFC 8707 §2 (`resource`) and RFC 8693 §2.1 (`audience`). */
-const REPEATABLE = new Set(['resource', 'audience']);
+/** Parameters a request may send more than once: RFC 8707 §2 `resource`. */
+const REPEATABLE = new Set(['resource']);
 /** Enough for any real request; a token naming more APIs than this is a mistake or an attack. */
 export const MAX_REPEATS = 20;
 

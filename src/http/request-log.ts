@@ -44,7 +44,15 @@ function lineFor(ctx: Context, id: string, ms: number): Record<string, unknown> 
 }
 
 function printablePath(path: string): string {
-  if (looksLikeSecret(path)) return SECRET_SHAPED;
+  if (looksLikeSecret(path) || looksLikeSecret(decoded(path))) return SECRET_SHAPED;
   const clean = path.replace(/[^\x21-\x7e]/g, '?');
   return clean.length > MAX_LOGGED_PATH ? `${clean.slice(0, MAX_LOGGED_PATH)}…` : clean;
+}
+
+function decoded(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
 }

@@ -27,7 +27,7 @@ export function routes(deps: Deps): Router {
   router.get(at('/.well-known/openid-configuration'), metadata);
   router.get(at('/.well-known/oauth-authorization-server'), metadata);
   // RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path
-  if (path) router.get(`/.well-known/oauth-authorization-server${path}`, metadata);
+  if (path) router.get([`/.well-known/oauth-authorization-server${path}`, `/.well-known/openid-configuration${path}`], metadata);
   router.get('/healthz', liveness);
   router.get('/readyz', readiness(deps));
   return router;

@@ -2,6 +2,7 @@
 import type { Context, Middleware } from 'koa';
 import { authenticateCaller, presentsCredentials, type CallerDeps } from '../caller/index.ts';
 import { presentedName } from '../caller/credential-name.ts';
+import { trustIndex } from '../trust/anchors.ts';
 import { presentedCredentials, type PresentedCredentials } from '../caller/presented.ts';
 import { tokenRequestTrace } from './token-audit.ts';
 import { invalidRequest, OAuthError, unsupportedGrantType } from '../errors.ts';
@@ -36,7 +37,7 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
     const grant = pickGrant(params);
     seen.grantType = grant.grantType;
     const presented = (seen.presented = presentedCredentials(ctx.get('authorization') || undefined, params));
-    const caller = presentedName(presented);
+    const caller = await presentedName(presented, async (iss) => trustIndex(await deps.state.trust(), deps.jwksKeys).forIssuer(iss).length > 0);
     // a secret this process verified recently for this very caller costs nothing to check again: never
     // throttled (asked only when the throttle would refuse, so the hot path hashes the secret once)
     const throttled = deps.throttle.refusal(ctx.ip, caller);

@@ -14,7 +14,7 @@ import { recordFirstUse } from '../store/replay.ts';
 import type { Application } from '../store/types.ts';
 import { trustIndex, type TrustAnchor } from './anchors.ts';
 import type { JwksKeyCache } from './jwks-key-cache.ts';
-import { InputJwtError, unverifiedClaims, verifyInputJwt, type InputJwtPolicy } from './verify-input-jwt.ts';
+import { AUDIENCE_MISMATCH, InputJwtError, unverifiedClaims, verifyInputJwt, type InputJwtPolicy, type VerifiedInputJwt } from './verify-input-jwt.ts';
 
 const OWN_ASSERTION_RULES = { leewaySeconds: 60, maxLifetimeSeconds: 3600 };
 const MAX_SUBJECT_LENGTH = 1024;
@@ -89,46 +89,61 @@ async function verify(deps: AssertionDeps, token: string, request: AssertionRequ
   if (candidates.length === 0) throw new InputJwtError(`no trusted source for iss ${printable(iss)}`);
 
   let keyless: InputJwtError | undefined;
+  // refusals of a claim after a source's key verified the signature, tried further: another source of
+  // the same issuer (another tenant, other audiences) may be the one the JWT is for
+  const claimRefusals: { error: InputJwtError; anchor: TrustAnchor; app: Application | undefined }[] = [];
+  let accepted: { anchor: TrustAnchor; app: Application | undefined; verified: VerifiedInputJwt; policy: InputJwtPolicy } | undefined;
   for (const { anchor, app } of candidates) {
     const own = app !== undefined && iss === app.clientId;
     const policy = policyFor(deps.config, anchor, own, iss, request.acceptAccessTokens === true);
-    let verified;
     try {
-      verified = await verifyInputJwt(token, policy, anchor.resolve);
+      accepted = { anchor, app, policy, verified: await verifyInputJwt(token, policy, anchor.resolve) };
+      break;
     } catch (error) {
-      if (error instanceof InputJwtError && error.verifiedBy !== undefined) attribution.app = app ?? (await boundApplication(deps, anchor));
+      if (!(error instanceof InputJwtError)) throw error;
+      if (error.verifiedBy !== undefined) {
+        claimRefusals.push({ error, anchor, app });
+        continue;
+      }
       // another source stating the same issuer may hold the key
-      if (error instanceof InputJwtError && error.keyless) {
+      if (error.keyless) {
         // report the most telling refusal: a key that did not verify says more than an algorithm it does not use
         if (!keyless || (keyless.reason.startsWith('algorithm') && !error.reason.startsWith('algorithm'))) keyless = error;
         continue;
       }
       throw error;
     }
-    const target = app ?? (await soleApplication(deps, anchor));
-    attribution.app = target;
-    if (!target.enabled) throw new InputJwtError('application disabled');
-    const { sub, jti, exp } = verified.claims;
-    const subject = own ? iss : federatedSubject(anchor, sub);
-    if (!own) await refuseCollision(deps, subject);
-    if (own || anchor.replay === 'reject') {
-      if (typeof jti !== 'string') throw new InputJwtError('jti missing');
-      // single use, recorded only after every other check passed, and kept as long as the JWT
-      // could still be accepted (exp plus the leeway)
-      if (!(await recordFirstUse(deps.db, iss, jti, new Date((exp + policy.leewaySeconds) * 1000)))) throw new InputJwtError('jti already used');
-    }
-    return {
-      app: target,
-      mode: own ? 'private_key_jwt' : 'federated',
-      subject,
-      issuer: iss,
-      inputSubject: typeof sub === 'string' ? sub : undefined,
-      jti: typeof jti === 'string' ? jti : undefined,
-      source: verified.source,
-      claims: verified.claims,
-    };
   }
-  throw keyless!;
+  if (!accepted) {
+    const first = claimRefusals[0];
+    if (!first) throw keyless!;
+    attribution.app = await refusedApplication(deps, claimRefusals);
+    throw first.error;
+  }
+  const { anchor, app, verified, policy } = accepted;
+  const own = app !== undefined && iss === app.clientId;
+  const target = app ?? (await soleApplication(deps, anchor));
+  attribution.app = target;
+  if (!target.enabled) throw new InputJwtError('application disabled');
+  const { sub, jti, exp } = verified.claims;
+  const subject = own ? iss : federatedSubject(anchor, sub);
+  if (!own) await refuseCollision(deps, subject);
+  if (own || anchor.replay === 'reject') {
+    if (typeof jti !== 'string') throw new InputJwtError('jti missing');
+    // single use, recorded only after every other check passed, and kept as long as the JWT
+    // could still be accepted (exp plus the leeway)
+    if (!(await recordFirstUse(deps.db, iss, jti, new Date((exp + policy.leewaySeconds) * 1000)))) throw new InputJwtError('jti already used');
+  }
+  return {
+    app: target,
+    mode: own ? 'private_key_jwt' : 'federated',
+    subject,
+    issuer: iss,
+    inputSubject: typeof sub === 'string' ? sub : undefined,
+    jti: typeof jti === 'string' ? jti : undefined,
+    source: verified.source,
+    claims: verified.claims,
+  };
 }
 
 interface Candidate {
@@ -171,9 +186,16 @@ function policyFor(config: Config, anchor: TrustAnchor, own: boolean, iss: strin
   };
 }
 
-/** The one application a source is bound to, if it is exactly one. */
-async function boundApplication(deps: AssertionDeps, anchor: TrustAnchor): Promise<Application | undefined> {
-  return anchor.clientIds.length === 1 ? ((await deps.state.application(anchor.clientIds[0]!)) ?? undefined) : undefined;
+/**
+ * The application a JWT refused for a claim is attributed to: the one application every source whose
+ * key verified it speaks for. None when they speak for several, or when the JWT is addressed
+ * elsewhere (any holder of a token of a shared issuer could otherwise write refusals under it).
+ */
+async function refusedApplication(deps: AssertionDeps, refusals: { error: InputJwtError; anchor: TrustAnchor; app: Application | undefined }[]): Promise<Application | undefined> {
+  if (refusals.some(({ error }) => error.reason === AUDIENCE_MISMATCH)) return undefined;
+  const clientIds = new Set(refusals.flatMap(({ anchor, app }) => (app ? [app.clientId] : anchor.clientIds)));
+  if (clientIds.size !== 1) return undefined;
+  return (await deps.state.application([...clientIds][0]!)) ?? undefined;
 }
 
 async function soleApplication(deps: AssertionDeps, anchor: TrustAnchor): Promise<Application> {

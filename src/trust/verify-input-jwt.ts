@@ -8,6 +8,8 @@ export const MAX_INPUT_JWT_BYTES = 16 * 1024;
 export const MAX_INPUT_JWT_DEPTH = 20;
 /** Asymmetric signature algorithms only: never `none`, never HMAC. */
 export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
+/** The refusal of a JWT addressed to someone else. */
+export const AUDIENCE_MISMATCH = 'aud does not name this issuer';
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
 
@@ -141,7 +143,7 @@ function checkClaims(claims: Record<string, unknown>, policy: InputJwtPolicy, no
   const issuedAt = typeof iat === 'number' ? iat : now;
   if ((exp as number) - issuedAt > policy.maxLifetimeSeconds + leeway) refuse('lifetime over the cap');
   if (iss !== policy.issuer) refuse('iss not trusted');
-  if (!audienceMatches(aud, policy.audience)) refuse('aud does not name this issuer');
+  if (!audienceMatches(aud, policy.audience)) refuse(AUDIENCE_MISMATCH);
   if (policy.subject !== undefined && sub !== policy.subject) refuse('sub does not match');
   if (sub !== undefined && typeof sub !== 'string') refuse('sub is not a string');
   if (claims.jti !== undefined && (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > 256)) refuse('jti is not a usable string');

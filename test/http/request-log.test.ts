@@ -13,6 +13,7 @@ test('one JSON log line per request: method, path, status, duration, grant type,
     t.is(refused.status, 401);
     await fetch(`${instance.url}/.well-known/jwks.json`, { headers: { 'x-request-id': 'req-jwks-1' } });
     await fetch(`${instance.url}/${secret}`, { headers: { 'x-request-id': 'req-path-1' } });
+    await fetch(`${instance.url}/${secret.replace(/_/g, '%5F')}`, { headers: { 'x-request-id': 'req-path-2' } });
 
     const lines = logs.text().trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     const byId = (id: string) => lines.find((l) => l.msg === 'request' && l.request_id === id);
@@ -21,9 +22,11 @@ test('one JSON log line per request: method, path, status, duration, grant type,
     t.like(byId('req-bad-1'), { method: 'POST', path: '/token', status: 401, grant_type: 'client_credentials', client_id: 'billing' });
     t.like(byId('req-jwks-1'), { method: 'GET', path: '/.well-known/jwks.json', status: 200 });
     t.like(byId('req-path-1'), { status: 404, path: '(secret-shaped)' });
+    t.like(byId('req-path-2'), { status: 404, path: '(secret-shaped)' });
     const text = logs.text();
     t.false(text.includes(secret), 'the client secret is logged');
     t.false(text.includes(secret.slice(-43)), 'part of the client secret is logged');
+    t.false(text.includes(secret.split('_')[1]!), 'the id of the client secret is logged');
     t.false(text.includes(access_token), 'the access token is logged');
 
     // the audit event of the request carries the same id

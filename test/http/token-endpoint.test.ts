@@ -214,11 +214,12 @@ test('several resource parameters (RFC 8707) each need allowing; the token is fo
     const res = await instance.token({ grant_type: 'client_credentials', resource: bad }, auth);
     t.regex((await expectError(t, res, 400, 'invalid_target')).error_description, /^resource .* is not an absolute URI without a fragment$/, bad);
   }
-  // several audience parameters (RFC 8693 §2.1) likewise; the same value twice counts once
-  const audiences = await instance.token({ grant_type: 'client_credentials', audience: ['https://other.example', 'https://other.example'], resource: 'https://api.example' }, auth);
-  t.is(audiences.status, 200);
-  const aud = JSON.parse(Buffer.from(((await audiences.json()) as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString()).aud;
+  // audience and resource together: the token is for both; audience itself does not repeat
+  const together = await instance.token({ grant_type: 'client_credentials', audience: 'https://other.example', resource: ['https://api.example', 'https://api.example'] }, auth);
+  t.is(together.status, 200);
+  const aud = JSON.parse(Buffer.from(((await together.json()) as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString()).aud;
   t.deepEqual(aud, ['https://other.example', 'https://api.example']);
+  await expectError(t, await instance.token({ grant_type: 'client_credentials', audience: ['https://api.example', 'https://other.example'] }, auth), 400, 'invalid_request', /audience is repeated/);
   // other parameters still may not repeat, and resource not without end
   await expectError(t, await instance.token({ grant_type: 'client_credentials', scope: ['read', 'write'] }, auth), 400, 'invalid_request', /scope is repeated/);
   const many = Array.from({ length: 21 }, () => 'https://api.example');

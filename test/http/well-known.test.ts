@@ -73,6 +73,7 @@ test('an issuer with a path is discovered at the RFC 8414 §3.1 URL, the OIDC UR
   try {
     for (const path of [
       '/.well-known/oauth-authorization-server/tm',
+      '/.well-known/openid-configuration/tm',
       '/tm/.well-known/openid-configuration',
       '/tm/.well-known/oauth-authorization-server',
       '/.well-known/oauth-authorization-server',
