@@ -8,7 +8,8 @@
 //   temporary directory holding symbolic links to package.json, node_modules, src, scripts, prisma
 //   and tsconfig.json, so `npm start` and `npm run admin` work there and everything the README
 //   creates (data/ with the database and key-encryption key, key pairs, JWKS files) lands there,
-//   never in the repository. The environment holds PATH and HOME (also a temporary directory) only.
+//   never in the repository. The environment holds only PATH, HOME (a temporary directory too)
+//   and npm_config_update_notifier=false.
 // - ```console blocks are transcripts: `$ ` lines (with their `\` continuations) run, the other
 //   lines are what they print, stdout and stderr together.
 // - Other blocks (yaml, js, json, configuration excerpts, CLI synopses) are documentation and do
@@ -27,7 +28,7 @@
 //     <!-- readme-test: exit N -->         the block is expected to exit with status N (in a
 //                                          subshell, so it leaves no variables behind).
 // - The only substitution: `localhost:3000` becomes `localhost:<the free port>` everywhere.
-// - Expected output: a ```json or unlabelled ``` block right after a running block (only blank
+// - Expected output: a ```json, ```text or unlabelled ``` block right after a running block (only blank
 //   lines between) is what that block prints on stdout. Its shape is compared, not its values:
 //     JSON: the same keys and value types (arrays: every element has the first shown one's shape).
 //     Text: the same number of lines, each matching the shown line literally except the width of
@@ -46,14 +47,15 @@ import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
+import { BlockShell, killGroup } from './helpers/readme-shell.ts';
 import { jsonShapeProblems, linePattern, OAUTH_ERROR, parseMarker, readmeSteps, textShapeProblems, type Step } from './helpers/readme.ts';
 import { freePort, ROOT, waitReady } from './helpers/process.ts';
 
 /** The number of README blocks that run today; lower it only together with a reason in README.md. */
 const MIN_RUN = 29;
 const ADMIN_REACH_MS = 2500;
-const BLOCK_LIMIT_MS = 90_000;
+const BLOCK_LIMIT_MS = 100_000;
+const SERVER_READY_MS = 100_000;
 const LINKED = ['package.json', 'node_modules', 'src', 'scripts', 'prisma', 'tsconfig.json'];
 
 const port = await freePort();
@@ -69,60 +71,26 @@ const env: Record<string, string> = {
   npm_config_update_notifier: 'false',
 };
 
-const DRIVER = `set -uo pipefail
-while IFS=' ' read -r readme_test_mode readme_test_merged readme_test_block <&3; do
-  if [ "$readme_test_merged" = yes ]; then exec 4>"$readme_test_block.out" 5>&4; else exec 4>"$readme_test_block.out" 5>"$readme_test_block.err"; fi
-  if [ "$readme_test_mode" = keep ]; then
-    set -e
-    source "$readme_test_block.sh" </dev/null >&4 2>&5
-    set +e
-    echo "done 0"
-  else
-    ( set -e; source "$readme_test_block.sh" ) </dev/null >&4 2>&5
-    echo "done $?"
-  fi
-  exec 4>&- 5>&-
-done
-`;
-
-let shell: ChildProcess | undefined;
-let shellExit: Promise<number> | undefined;
-const answers: string[] = [];
-let answered: (() => void) | undefined;
+let shell: BlockShell | undefined;
 let server: { child: ChildProcess; stdout: string; stderr: string; exited: Promise<unknown> } | undefined;
 let failed: string | undefined;
 let lastAdminCommand = 0;
 const counts = { ran: 0, compared: 0, saved: 0 };
 
-function killGroup(child: ChildProcess | undefined, signal: NodeJS.Signals) {
-  if (child?.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    process.kill(-child.pid, signal);
-  } catch {
-    // already gone
-  }
-}
 process.on('exit', () => {
   killGroup(server?.child, 'SIGKILL');
-  killGroup(shell, 'SIGKILL');
+  killGroup(shell?.child, 'SIGKILL');
 });
 
 test.before(() => {
   for (const dir of [work, harness, env.HOME!]) mkdirSync(dir, { recursive: true });
   for (const name of LINKED) symlinkSync(join(ROOT, name), join(work, name));
-  writeFileSync(join(harness, 'driver.sh'), DRIVER);
-  shell = spawn('bash', ['--noprofile', '--norc', join(harness, 'driver.sh')], { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true });
-  shellExit = once(shell, 'exit').then(([code, signal]) => (code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
-  void shellExit.then(() => answered?.());
-  createInterface({ input: shell.stdout! }).on('line', (line) => {
-    answers.push(line);
-    answered?.();
-  });
+  shell = new BlockShell(harness, work, env);
 });
 
 test.after.always(async () => {
   await stopServer();
-  killGroup(shell, 'SIGKILL');
+  killGroup(shell?.child, 'SIGKILL');
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -134,87 +102,66 @@ async function stopServer(): Promise<boolean> {
   return stopped;
 }
 
-/** Runs one block in the long-lived shell; resolves with its exit status and output. */
-async function runInShell(n: number, script: string, keep: boolean, merged: boolean): Promise<{ status: number; stdout: string; stderr: string }> {
-  const base = join(harness, `block-${n}`);
-  writeFileSync(`${base}.sh`, `${script}\n`);
-  (shell!.stdio[3] as NodeJS.WritableStream).write(`${keep ? 'keep' : 'sub'} ${merged ? 'yes' : 'no'} ${base}\n`);
-  const deadline = Date.now() + BLOCK_LIMIT_MS;
-  let status: number | undefined;
-  while (status === undefined) {
-    const answer = answers.shift();
-    if (answer !== undefined) {
-      status = Number(answer.replace(/^done /, ''));
-    } else if (shell!.exitCode !== null || shell!.signalCode !== null) {
-      status = await shellExit!;
-    } else if (Date.now() > deadline) {
-      killGroup(shell, 'SIGKILL');
-      status = -1;
-    } else {
-      await new Promise<void>((resolve) => {
-        answered = resolve;
-        setTimeout(resolve, 1000);
-      });
-      answered = undefined;
-    }
-  }
-  const read = (file: string) => {
-    try {
-      return readFileSync(file, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  return { status, stdout: read(`${base}.out`), stderr: merged ? '' : read(`${base}.err`) };
-}
-
 const talksToServer = (script: string) => script.includes(`localhost:${port}`);
-const runsAdmin = (script: string) => /\bnpm\b.*\brun\b.*\badmin\b/.test(script);
+const runsAdmin = (script: string) => /\bnpm\b.*\brun\b.*\badmin\b|\bnpx\s+tokenmint\b/.test(script);
 const firstLine = (text: string) => {
   const line = text.split('\n').find((l) => l.trim() && !l.trimStart().startsWith('#')) ?? '';
   return line.length > 70 ? `${line.slice(0, 67)}...` : line;
 };
 
-steps.forEach((step, n) => {
-  if (step.kind === 'skip') return;
+type StepOf<K extends Step['kind']> = Extract<Step, { kind: K }>;
+
+for (const step of steps) {
+  if (step.kind === 'skip') continue;
   const what = step.kind === 'file' ? `saved as ${step.name}` : firstLine(step.script);
   test.serial(`README line ${step.fence.line}: ${what}`, async (t) => {
     if (failed) return t.fail(`not run: ${failed} failed before it`);
-    const label = `README line ${step.fence.line}`;
-    failed = label;
-    if (step.kind === 'file') {
-      writeFileSync(join(work, step.name), `${step.content}\n`);
-      counts.saved++;
-    } else if (step.kind === 'server') {
-      t.is(server, undefined, 'only one block starts the server');
-      const child = spawn('bash', ['-euo', 'pipefail', '-c', step.script], { cwd: work, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-      server = { child, stdout: '', stderr: '', exited: once(child, 'exit') };
-      child.stdout!.on('data', (d) => (server!.stdout += d));
-      child.stderr!.on('data', (d) => (server!.stderr += d));
-      const ready = await Promise.race([waitReady(`http://127.0.0.1:${port}`, 60_000), server.exited.then(() => false)]);
-      if (!ready) return t.fail(`the server did not become ready: ${server.stderr}${server.stdout.slice(-2000)}`);
-      counts.ran++;
-    } else {
-      if (talksToServer(step.script)) {
-        const wait = lastAdminCommand + ADMIN_REACH_MS - Date.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      }
-      const result = await runInShell(n, step.script, step.status === 0, step.merged);
-      if (runsAdmin(step.script)) lastAdminCommand = Date.now();
-      const shown = `\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
-      if (result.status !== step.status) return t.fail(`exit status ${result.status}, expected ${step.status}${shown}`);
-      if (OAUTH_ERROR.test(result.stdout) && !(step.expected && OAUTH_ERROR.test(step.expected.content))) return t.fail(`an error response the README does not show${shown}`);
-      if (step.expected) {
-        const problems = shapeProblems(step.expected.kind, step.expected.content, result.stdout);
-        if (problems.length > 0) return t.fail(`output does not have the shape shown at README line ${step.expected.line}:\n${problems.join('\n')}${shown}`);
-        counts.compared++;
-      }
-      counts.ran++;
-    }
+    failed = `README line ${step.fence.line}`;
+    const problem = step.kind === 'file' ? saveFile(step) : step.kind === 'server' ? await startServer(step) : await runBlock(step);
+    if (problem) return t.fail(problem);
     failed = undefined;
     t.pass();
   });
-});
+}
+
+/** Each of these returns what went wrong, or nothing. */
+function saveFile(step: StepOf<'file'>): string | undefined {
+  writeFileSync(join(work, step.name), `${step.content}\n`);
+  counts.saved++;
+  return undefined;
+}
+
+async function startServer(step: StepOf<'server'>): Promise<string | undefined> {
+  if (server) return 'only one block may start the server';
+  const child = spawn('bash', ['-euo', 'pipefail', '-c', step.script], { cwd: work, env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const started = { child, stdout: '', stderr: '', exited: once(child, 'exit') };
+  server = started;
+  child.stdout!.on('data', (d) => (started.stdout += d));
+  child.stderr!.on('data', (d) => (started.stderr += d));
+  const ready = await Promise.race([waitReady(`http://127.0.0.1:${port}`, SERVER_READY_MS), started.exited.then(() => false)]);
+  if (!ready) return `the server did not become ready:\n${started.stderr}${started.stdout.slice(-2000)}`;
+  counts.ran++;
+  return undefined;
+}
+
+async function runBlock(step: StepOf<'run'>): Promise<string | undefined> {
+  if (talksToServer(step.script)) {
+    const wait = lastAdminCommand + ADMIN_REACH_MS - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  }
+  const result = await shell!.run(step.script, { keep: step.status === 0, merged: step.merged, limitMs: BLOCK_LIMIT_MS });
+  if (runsAdmin(step.script)) lastAdminCommand = Date.now();
+  const shown = `\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`;
+  if (result.status !== step.status) return `exit status ${result.status}, expected ${step.status}${shown}`;
+  if (OAUTH_ERROR.test(result.stdout) && !(step.expected && OAUTH_ERROR.test(step.expected.content))) return `an error response the README does not show${shown}`;
+  if (step.expected) {
+    const problems = shapeProblems(step.expected.kind, step.expected.content, result.stdout);
+    if (problems.length > 0) return `output does not have the shape shown at README line ${step.expected.line}:\n${problems.join('\n')}${shown}`;
+    counts.compared++;
+  }
+  counts.ran++;
+  return undefined;
+}
 
 function shapeProblems(kind: 'json' | 'text', expected: string, stdout: string): string[] {
   if (kind === 'text') return textShapeProblems(expected, stdout);
