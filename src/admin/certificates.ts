@@ -45,7 +45,7 @@ export async function addCertificate(
       },
       applicationIds,
     );
-    await recordAdminChange(tx, { action: 'certificate.added', details: { name, fingerprint: parsed.fingerprint, issuer, applications: [...new Set(input.clientIds)] } });
+    await recordAdminChange(tx, { action: 'certificate.added', applications: input.clientIds, details: { name, fingerprint: parsed.fingerprint, issuer } });
     return cert;
   });
 }
@@ -58,7 +58,7 @@ export async function removeCertificate(ctx: AdminContext, name: string): Promis
   return adminTransaction(ctx.db, async (tx) => {
     const cert = await findCertificate(tx, name);
     if (!cert || !(await deleteCertificate(tx, name))) throw new AdminError(`no certificate ${JSON.stringify(name)}`);
-    await recordAdminChange(tx, { action: 'certificate.removed', details: { name, fingerprint: cert.fingerprint } });
+    await recordAdminChange(tx, { action: 'certificate.removed', applications: cert.clientIds, details: { name, fingerprint: cert.fingerprint } });
     return cert;
   });
 }

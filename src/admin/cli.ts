@@ -124,7 +124,7 @@ function program(run: Run, out: Output, err: Output): Command {
   const audit = root.command('audit').description('the audit log');
   leaf(audit, 'list', 'recent audit events, newest first')
     .option('--since <duration>', 'e.g. 1h, 7d')
-    .option('--app <client_id>')
+    .option('--app <client_id>', "one application's events, with the admin changes of what is bound to it")
     .option('--limit <n>', 'at most this many', '100')
     .action(run(async (ctx, _args, o) => {
       const since = o.since ? new Date(Date.now() - parseDuration(o.since as string, '--since')) : undefined;

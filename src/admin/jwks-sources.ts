@@ -78,7 +78,8 @@ export async function addJwksSource(ctx: AdminContext, input: NewSourceInput): P
     );
     await recordAdminChange(tx, {
       action: 'jwks_source.added',
-      details: { name, kind: source.kind, url: source.url, issuer, keys: keys.length, applications: source.clientIds },
+      applications: source.clientIds,
+      details: { name, kind: source.kind, url: source.url, issuer, keys: keys.length },
     });
     return source;
   });
@@ -115,7 +116,7 @@ export async function refreshJwksSource(ctx: AdminContext, name: string, documen
   return adminTransaction(ctx.db, async (tx) => {
     const freshUntil = fetched ? new Date(now.getTime() + fetched.lifetimeSeconds * 1000) : now;
     await recordFetch(tx, source.id, { ok: true, keys, jwksUri: fetched?.jwksUri ?? null, fetchedAt: now, freshUntil });
-    await recordAdminChange(tx, { action: 'jwks_source.refreshed', details: { name, keys: keys.length } });
+    await recordAdminChange(tx, { action: 'jwks_source.refreshed', applications: source.clientIds, details: { name, keys: keys.length } });
     return (await findJwksSource(tx, name))!;
   });
 }
@@ -124,7 +125,7 @@ export async function removeJwksSource(ctx: AdminContext, name: string): Promise
   return adminTransaction(ctx.db, async (tx) => {
     const source = await findJwksSource(tx, name);
     if (!source || !(await deleteJwksSource(tx, name))) throw new AdminError(`no JWKS source ${JSON.stringify(name)}`);
-    await recordAdminChange(tx, { action: 'jwks_source.removed', details: { name, issuer: source.issuer } });
+    await recordAdminChange(tx, { action: 'jwks_source.removed', applications: source.clientIds, details: { name, issuer: source.issuer } });
     return source;
   });
 }

@@ -40,7 +40,7 @@ export async function addPolicy(
     if (await findPolicy(tx, name)) throw new AdminError(`a policy named ${name} exists already`);
     const policy = await insertPolicy(tx, { name, kind, expression: input.expression.trim(), description: input.description ?? '', enabled: true });
     for (const applicationId of await applicationIdsOf(tx, input.clientIds)) await bindPolicy(tx, policy.id, applicationId);
-    await recordAdminChange(tx, { action: 'policy.added', details: { name, kind, applications: [...new Set(input.clientIds)] } });
+    await recordAdminChange(tx, { action: 'policy.added', applications: input.clientIds, details: { name, kind } });
     return (await findPolicy(tx, name))!;
   });
 }
@@ -81,8 +81,11 @@ export async function changePolicy(ctx: AdminContext, name: string, changes: Pol
       const app = await findApplication(tx, clientId);
       if (!app || !(await unbindPolicy(tx, policy.id, app.id))) throw new AdminError(`policy ${name} is not bound to ${JSON.stringify(clientId)}`);
     }
-    await recordAdminChange(tx, { action: 'policy.updated', details: { name, changed: Object.keys(changes).filter((k) => changes[k as keyof PolicyChanges] !== undefined) } });
-    return (await findPolicy(tx, name))!;
+    const updated = (await findPolicy(tx, name))!;
+    // the applications it was bound to before or is bound to now: an unbound one sees the change too
+    const applications = [...policy.bindings, ...updated.bindings].map((b) => b.clientId);
+    await recordAdminChange(tx, { action: 'policy.updated', applications, details: { name, changed: Object.keys(changes).filter((k) => changes[k as keyof PolicyChanges] !== undefined) } });
+    return updated;
   });
 }
 
@@ -90,7 +93,7 @@ export async function removePolicy(ctx: AdminContext, name: string): Promise<Pol
   return adminTransaction(ctx.db, async (tx) => {
     const policy = await findPolicy(tx, name);
     if (!policy || !(await deletePolicy(tx, name))) throw new AdminError(`no policy ${JSON.stringify(name)}`);
-    await recordAdminChange(tx, { action: 'policy.removed', details: { name } });
+    await recordAdminChange(tx, { action: 'policy.removed', applications: policy.bindings.map((b) => b.clientId), details: { name } });
     return policy;
   });
 }

@@ -352,3 +352,33 @@ test.serial('a refused policy change writes no audit event', async (t) => {
   await refused(t, ['policy', 'remove', 'never-added'], 'no policy "never-added"');
   t.is((await json<AuditView[]>(t, 'audit', 'list', '--limit', '100000')).length, before);
 });
+
+test.serial('audit list --app shows the changes of the policies bound to that application, once per change', async (t) => {
+  type Event = AuditView & { client_id: string | null };
+  const named = async (clientId: string) => (await json<Event[]>(t, 'audit', 'list', '--app', clientId, '--limit', '100000')).filter((e) => e.details?.name === 'per-app');
+  await json(t, 'policy', 'add', 'per-app', '--app', 'billing', '--app', 'reports', '--expression', 'true');
+  await json(t, 'policy', 'update', 'per-app', '--description', 'both');
+  await json(t, 'policy', 'update', 'per-app', '--remove-app', 'reports');
+  await json(t, 'policy', 'update', 'per-app', '--app', 'builds');
+  await json(t, 'policy', 'remove', 'per-app');
+  t.deepEqual((await named('billing')).map((e) => e.action), ['policy.removed', 'policy.updated', 'policy.updated', 'policy.updated', 'policy.added']);
+  // reports sees the changes up to and including its unbinding, builds those from its binding on
+  t.deepEqual((await named('reports')).map((e) => e.action), ['policy.updated', 'policy.updated', 'policy.added']);
+  t.deepEqual((await named('builds')).map((e) => e.action), ['policy.removed', 'policy.updated']);
+  t.deepEqual(await named('nobody'), []);
+  // one event per change, whichever applications it names
+  const all = (await json<Event[]>(t, 'audit', 'list', '--limit', '100000')).filter((e) => e.details?.name === 'per-app');
+  t.is(all.length, 5);
+  t.deepEqual(all[0]!.details?.applications, ['billing', 'builds']);
+  t.is(all[0]!.client_id, null);
+  t.deepEqual(all[2]!.details?.applications, ['billing', 'reports']);
+});
+
+test.serial('audit list --app finds a policy change among many other events, within --limit and --since', async (t) => {
+  await json(t, 'policy', 'add', 'needle', '--app', 'builds', '--app', 'reports', '--expression', 'true');
+  for (let i = 0; i < 5; i++) await json(t, 'policy', 'update', 'readers', '--description', `noise ${i}`);
+  const events = await json<AuditView[]>(t, 'audit', 'list', '--app', 'builds', '--limit', '1');
+  t.is(events.length, 1);
+  t.like(events[0], { action: 'policy.added', details: { name: 'needle' } });
+  t.deepEqual(await json<AuditView[]>(t, 'audit', 'list', '--app', 'builds', '--since', '1s', '--limit', '1').then((e) => e.map((x) => x.details?.name)), ['needle']);
+});
