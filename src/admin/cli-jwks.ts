@@ -49,5 +49,7 @@ export function registerJwksCommands(root: Command, leaf: Leaf, run: Run): void 
     .action(run(async (ctx, [name], o) => ({
       record: jwksSourceView(await refreshJwksSource(ctx, name!, o.file === undefined ? undefined : readInputFile(o.file as string))),
     })));
-  leaf(jwks, 'remove <name>', 'stop trusting a JWKS source').action(run(async (ctx, [name]) => ({ record: jwksSourceView(await removeJwksSource(ctx, name!)) })));
+  leaf(jwks, 'remove <name>', 'stop trusting a JWKS source; refused while it is bound to applications, unless --force')
+    .option('--force', 'remove it and its bindings although applications use it')
+    .action(run(async (ctx, [name], o) => ({ record: jwksSourceView(await removeJwksSource(ctx, name!, o.force === true)) })));
 }

@@ -7,6 +7,7 @@ import { importKeys } from '../trust/jwks-key-cache.ts';
 import { ASYMMETRIC_ALGS } from '../trust/verify-input-jwt.ts';
 import { applicationIdsOf } from './applications.ts';
 import type { AdminContext } from './context.ts';
+import { refuseWhileBound } from './dependents.ts';
 import { AdminError } from './errors.ts';
 import { check, identifier, issuerName, subjectPrefix } from './input.ts';
 
@@ -121,10 +122,13 @@ export async function refreshJwksSource(ctx: AdminContext, name: string, documen
   });
 }
 
-export async function removeJwksSource(ctx: AdminContext, name: string): Promise<JwksSource> {
+/** Stops trusting a source; while it is bound to applications, only with `force`. */
+export async function removeJwksSource(ctx: AdminContext, name: string, force = false): Promise<JwksSource> {
   return adminTransaction(ctx.db, async (tx) => {
     const source = await findJwksSource(tx, name);
-    if (!source || !(await deleteJwksSource(tx, name))) throw new AdminError(`no JWKS source ${JSON.stringify(name)}`);
+    if (!source) throw new AdminError(`no JWKS source ${JSON.stringify(name)}`);
+    refuseWhileBound(`JWKS source ${name}`, source.clientIds, force);
+    await deleteJwksSource(tx, name);
     await recordAdminChange(tx, { action: 'jwks_source.removed', applications: source.clientIds, details: { name, issuer: source.issuer } });
     return source;
   });

@@ -9,6 +9,7 @@ import { findServiceAccount } from '../store/service-accounts.ts';
 import type { PolicyRecord } from '../store/types.ts';
 import { applicationIdsOf } from './applications.ts';
 import type { AdminContext } from './context.ts';
+import { refuseWhileBound } from './dependents.ts';
 import { AdminError } from './errors.ts';
 import { check, identifier } from './input.ts';
 
@@ -89,11 +90,15 @@ export async function changePolicy(ctx: AdminContext, name: string, changes: Pol
   });
 }
 
-export async function removePolicy(ctx: AdminContext, name: string): Promise<PolicyRecord> {
+/** Deletes a policy; while it is bound to applications (whose requests it decides), only with `force`. */
+export async function removePolicy(ctx: AdminContext, name: string, force = false): Promise<PolicyRecord> {
   return adminTransaction(ctx.db, async (tx) => {
     const policy = await findPolicy(tx, name);
-    if (!policy || !(await deletePolicy(tx, name))) throw new AdminError(`no policy ${JSON.stringify(name)}`);
-    await recordAdminChange(tx, { action: 'policy.removed', applications: policy.bindings.map((b) => b.clientId), details: { name } });
+    if (!policy) throw new AdminError(`no policy ${JSON.stringify(name)}`);
+    const applications = policy.bindings.map((b) => b.clientId);
+    refuseWhileBound(`policy ${name}`, applications, force);
+    await deletePolicy(tx, name);
+    await recordAdminChange(tx, { action: 'policy.removed', applications, details: { name } });
     return policy;
   });
 }
