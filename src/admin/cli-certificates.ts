@@ -9,7 +9,7 @@ export function registerCertificateCommands(root: Command, leaf: Leaf, run: Run)
   const cert = root.command('cert').description('verification certificates: keys that verify input JWTs');
   leaf(cert, 'add <name>', 'trust an X.509 certificate or public key (PEM) for the given applications')
     .requiredOption('--file <pem>', 'the certificate or SPKI public key, PEM')
-    .option('--app <client_id>', 'bind to this application (repeatable)', collect, [])
+    .requiredOption('--app <client_id>', 'bind to this application (repeatable)', collect, [])
     .option('--issuer <iss>', "also verify federated assertions with this iss (without it: only the applications' own private_key_jwt)")
     .option('--subject-prefix <prefix>', 'prepended to the sub of federated assertions')
     .action(run(async (ctx, [name], o) => {

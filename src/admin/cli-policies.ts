@@ -11,7 +11,7 @@ export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): voi
   const policy = root.command('policy').description('CEL policies: who gets a token, and what it says');
   leaf(policy, 'add <name>', 'add a policy, checked now, for the given applications')
     .requiredOption('--expression <cel>', 'the CEL expression')
-    .option('--app <client_id>', 'bind to this application (repeatable; evaluated after its other policies)', collect, [])
+    .requiredOption('--app <client_id>', 'bind to this application (repeatable; evaluated after its other policies)', collect, [])
     .option('--kind <kind>', 'allow (returns a bool) or claims (returns a map for the token)', 'allow')
     .option('--description <text>', 'what it is for')
     .action(run(async (ctx, [name], o) => ({

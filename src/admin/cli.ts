@@ -7,7 +7,7 @@ import { migrate } from '../store/migrate.ts';
 import { createPrisma } from '../store/prisma.ts';
 import { DatabaseFileError, integrityProblems, openSqliteFile } from '../store/sqlite-file.ts';
 import { describeStorageError, isBusy, isDatabaseError, sqliteCode } from '../store/sqlite-errors.ts';
-import { refuseRepeatedOptions } from './cli-options.ts';
+import { REQUIRED_OPTIONS_MARKED, refuseRepeatedOptions } from './cli-options.ts';
 import { registerApplicationCommands } from './cli-applications.ts';
 import type { AdminContext } from './context.ts';
 import { registerCertificateCommands } from './cli-certificates.ts';
@@ -30,6 +30,7 @@ function program(run: Run, out: Output, err: Output): Command {
     .description('tokenmint administration')
     .option('--init', 'create the database (and apply migrations) when it does not exist yet; without it, a missing database is an error')
     .exitOverride()
+    .configureHelp(REQUIRED_OPTIONS_MARKED)
     .configureOutput({ writeOut: (text) => out.write(text), writeErr: (text) => err.write(text) });
   const leaf: Leaf = (parent, spec, description) =>
     parent.command(spec).description(description).option('--json', 'machine-readable output').exitOverride();

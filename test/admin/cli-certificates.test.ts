@@ -154,6 +154,19 @@ test.serial('a certificate bound to nothing is removed without --force', async (
   t.is(removed.code, 0, removed.stderr);
 });
 
+test.serial('cert --help marks the required options', async (t) => {
+  for (const verb of ['add', 'bind', 'unbind']) {
+    const run = await admin('cert', verb, '--help');
+    t.is(run.code, 0);
+    // descriptions wrap at 80 columns: join the continuation lines
+    const help = run.stdout.replace(/\n {10,}/g, ' ');
+    t.regex(help, new RegExp(`^Usage: admin cert ${verb} \\[options\\] <name>$`, 'm'));
+    t.regex(help, /--app <client_id> +.*\(repeatable\) \(required\)$/m, verb);
+    t.notRegex(help, /default: \[\]/, verb);
+  }
+  t.regex((await admin('cert', 'add', '--help')).stdout.replace(/\n {10,}/g, ' '), /--file <pem> +the certificate or SPKI public key, PEM \(required\)$/m);
+});
+
 test.serial('cert bind and unbind reach a running server within 2 seconds: private_key_jwt works only while bound', async (t) => {
   const instance = await startInstance();
   t.teardown(() => instance.close());

@@ -391,3 +391,13 @@ test.serial('policy remove refuses while the policy is bound, naming the applica
   t.like(await json(t, 'policy', 'remove', 'guarded'), { name: 'guarded', applications: [] });
   t.false(await exists('guarded'));
 });
+
+test.serial('policy add --help marks --app and --expression as required', async (t) => {
+  const run = await admin('policy', 'add', '--help');
+  t.is(run.code, 0);
+  // descriptions wrap at 80 columns: join the continuation lines
+  const help = run.stdout.replace(/\n {10,}/g, ' ');
+  t.regex(help, /--expression <cel> +the CEL expression \(required\)$/m);
+  t.regex(help, /--app <client_id> +bind to this application \(repeatable; evaluated after its other policies\) \(required\)$/m);
+  t.regex(help, /--kind <kind> +allow .*\(default: "allow"\)$/m);
+});

@@ -195,6 +195,14 @@ test.serial('service-account delete deletes the account and its app passwords; t
   await ok(t, 'app', 'create', 'short-lived', '--audiences', 'https://api.example');
 });
 
+test.serial('service-account commands show required options and arguments in --help', async (t) => {
+  const run = await admin('service-account', 'create', '--help');
+  t.is(run.code, 0);
+  t.regex(run.stdout, /^Usage: admin service-account create \[options\] <username>$/m);
+  t.regex(run.stdout, /--app <client_id> +the application it gets tokens for \(required\)/);
+  t.notRegex(run.stdout, /--groups <list>.*\(required\)/);
+});
+
 // ── over HTTP ──────────────────────────────────────────────────────────────────────────────
 
 const serving = test.serial;
