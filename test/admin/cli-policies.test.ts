@@ -380,7 +380,7 @@ test.serial('audit list --app finds a policy change among many other events, wit
   const events = await json<AuditView[]>(t, 'audit', 'list', '--app', 'builds', '--limit', '1');
   t.is(events.length, 1);
   t.like(events[0], { action: 'policy.added', details: { name: 'needle' } });
-  t.deepEqual(await json<AuditView[]>(t, 'audit', 'list', '--app', 'builds', '--since', '1s', '--limit', '1').then((e) => e.map((x) => x.details?.name)), ['needle']);
+  t.deepEqual(await json<AuditView[]>(t, 'audit', 'list', '--app', 'builds', '--since', '1h', '--limit', '1').then((e) => e.map((x) => x.details?.name)), ['needle']);
 });
 
 test.serial('policy remove refuses while the policy is bound, naming the applications; --force removes it', async (t) => {
