@@ -1,13 +1,13 @@
-import { z } from 'zod';
 import { generateSecret } from '../secrets/format.ts';
 import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
-import { findApplication, insertApplication, listApplications, setApplicationEnabled, setApplicationSecret } from '../store/applications.ts';
+import { findApplication, insertApplication, listApplications, setApplicationEnabled, setApplicationSecret, updateApplication } from '../store/applications.ts';
 import { isIdentifierTaken } from '../store/service-accounts.ts';
 import type { Db, Tx } from '../store/prisma.ts';
-import type { Application, PolicyMode } from '../store/types.ts';
+import type { Application } from '../store/types.ts';
+import { applicationFields, changedFields, NEW_APPLICATION_FIELDS, type ApplicationFieldInput } from './application-fields.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
-import { check, grantTypes, identifier, scopeToken } from './input.ts';
+import { check, identifier } from './input.ts';
 
 export interface CreateApplicationInput {
   clientId: string;
@@ -21,19 +21,19 @@ export interface CreateApplicationInput {
   policyMode?: string;
 }
 
-const audience = z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, 'must be printable without spaces');
-
 export async function createApplication(ctx: AdminContext, input: CreateApplicationInput): Promise<{ app: Application; secret?: string }> {
   const clientId = check(identifier, input.clientId, 'client_id');
-  const scopes = check(z.array(scopeToken), input.scopes, 'scope');
-  const defaultScopes = check(z.array(scopeToken), input.defaultScopes, 'default scope');
-  const missing = defaultScopes.find((s) => !scopes.includes(s));
-  if (missing) throw new AdminError(`default scope ${JSON.stringify(missing)} is not among the application's scopes`);
-  const audiences = check(z.array(audience), input.audiences, 'audience');
-  if (audiences.length === 0) throw new AdminError('give at least one --audiences: every access token names its audience, and the first is the default');
-  const ttl = input.ttlSeconds === undefined ? null : check(z.number().int().min(30).max(86_400), input.ttlSeconds, 'ttl');
-  const policyMode = check(z.enum(['all', 'any']), input.policyMode ?? 'all', 'policy mode') as PolicyMode;
-  const grants = grantTypes(input.grants.length > 0 ? input.grants : ['client_credentials']);
+  const fields = applicationFields(
+    {
+      scopes: input.scopes,
+      defaultScopes: input.defaultScopes,
+      audiences: input.audiences,
+      ttlSeconds: input.ttlSeconds,
+      policyMode: input.policyMode,
+      grants: input.grants.length > 0 ? input.grants : undefined,
+    },
+    { ...NEW_APPLICATION_FIELDS, name: input.name ?? clientId },
+  );
   const secret = input.withSecret ? generateSecret('client-secret') : undefined;
   const secretHash = secret ? await ctx.hasher.hash(secret.secret) : null;
 
@@ -41,15 +41,9 @@ export async function createApplication(ctx: AdminContext, input: CreateApplicat
     if (await isIdentifierTaken(tx, clientId)) throw new AdminError(`${clientId} is already a client_id or service-account username`);
     const created = await insertApplication(tx, {
       clientId,
-      name: input.name ?? clientId,
+      ...fields,
       secretHash,
       secretId: secret?.id ?? null,
-      grantTypes: grants,
-      scopes: [...new Set(scopes)],
-      defaultScopes: [...new Set(defaultScopes)],
-      audiences: [...new Set(audiences)],
-      accessTokenTtl: ttl,
-      policyMode,
     });
     await recordAdminChange(tx, { action: 'app.created', clientId, details: { has_secret: secret !== undefined } });
     return created;
@@ -91,11 +85,26 @@ export async function rotateApplicationSecret(ctx: AdminContext, clientId: strin
   return { app: await requireApplication(ctx, clientId), secret: secret.secret };
 }
 
-export async function disableApplication(ctx: AdminContext, clientId: string): Promise<Application> {
-  await requireApplication(ctx, clientId);
+/** `app enable` and `app disable`: a disabled application gets no tokens, nor do its service accounts. */
+export async function setApplicationState(ctx: AdminContext, clientId: string, enabled: boolean): Promise<Application> {
   await adminTransaction(ctx.db, async (tx) => {
-    await setApplicationEnabled(tx, clientId, false);
-    await recordAdminChange(tx, { action: 'app.disabled', clientId });
+    await existingApplication(tx, clientId);
+    await setApplicationEnabled(tx, clientId, enabled);
+    await recordAdminChange(tx, { action: enabled ? 'app.enabled' : 'app.disabled', clientId });
+  });
+  return requireApplication(ctx, clientId);
+}
+
+/** Changes the given settings only, checked as `app create` checks them; nothing is written when nothing differs. */
+export async function changeApplication(ctx: AdminContext, clientId: string, input: ApplicationFieldInput): Promise<Application> {
+  if (Object.values(input).every((v) => v === undefined)) throw new AdminError('nothing to change');
+  await adminTransaction(ctx.db, async (tx) => {
+    const current = await existingApplication(tx, clientId);
+    const after = applicationFields(input, current);
+    const changes = changedFields(current, after);
+    if (Object.keys(changes).length === 0) return;
+    await updateApplication(tx, clientId, after);
+    await recordAdminChange(tx, { action: 'app.updated', clientId, details: { changes } });
   });
   return requireApplication(ctx, clientId);
 }

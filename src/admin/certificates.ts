@@ -1,9 +1,12 @@
 import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
-import { deleteCertificate, findCertificate, findCertificateByFingerprint, insertCertificate, listCertificates } from '../store/trust.ts';
+import { findApplication } from '../store/applications.ts';
+import type { Tx } from '../store/prisma.ts';
+import { bindCertificate, deleteCertificate, findCertificate, findCertificateByFingerprint, insertCertificate, listCertificates, unbindCertificate } from '../store/trust.ts';
 import type { VerificationCertificate } from '../store/types.ts';
 import { CertificateError, parseVerificationPem } from '../trust/certificates.ts';
-import { applicationIdsOf } from './applications.ts';
+import { applicationIdsOf, existingApplication } from './applications.ts';
 import type { AdminContext } from './context.ts';
+import { refuseWhileBound } from './dependents.ts';
 import { AdminError } from './errors.ts';
 import { check, identifier, issuerName, subjectPrefix } from './input.ts';
 
@@ -45,7 +48,7 @@ export async function addCertificate(
       },
       applicationIds,
     );
-    await recordAdminChange(tx, { action: 'certificate.added', details: { name, fingerprint: parsed.fingerprint, issuer, applications: [...new Set(input.clientIds)] } });
+    await recordAdminChange(tx, { action: 'certificate.added', applications: input.clientIds, details: { name, fingerprint: parsed.fingerprint, issuer } });
     return cert;
   });
 }
@@ -54,11 +57,50 @@ export function listAllCertificates(ctx: AdminContext): Promise<VerificationCert
   return listCertificates(ctx.db);
 }
 
-export async function removeCertificate(ctx: AdminContext, name: string): Promise<VerificationCertificate> {
+/** Stops trusting a certificate; while it is bound to applications, only with `force`. */
+export async function removeCertificate(ctx: AdminContext, name: string, force = false): Promise<VerificationCertificate> {
   return adminTransaction(ctx.db, async (tx) => {
-    const cert = await findCertificate(tx, name);
-    if (!cert || !(await deleteCertificate(tx, name))) throw new AdminError(`no certificate ${JSON.stringify(name)}`);
-    await recordAdminChange(tx, { action: 'certificate.removed', details: { name, fingerprint: cert.fingerprint } });
+    const cert = await existingCertificate(tx, name);
+    refuseWhileBound(`certificate ${name}`, cert.clientIds, force);
+    await deleteCertificate(tx, name);
+    await recordAdminChange(tx, { action: 'certificate.removed', applications: cert.clientIds, details: { name, fingerprint: cert.fingerprint } });
     return cert;
   });
+}
+
+/** `cert bind`: the certificate also verifies JWTs for these applications; one it is bound to already is left as it is. */
+export async function bindCertificateTo(ctx: AdminContext, name: string, clientIds: string[]): Promise<VerificationCertificate> {
+  if (clientIds.length === 0) throw new AdminError('give at least one --app');
+  return adminTransaction(ctx.db, async (tx) => {
+    const cert = await existingCertificate(tx, name);
+    const added: string[] = [];
+    for (const clientId of new Set(clientIds)) {
+      const app = await existingApplication(tx, clientId);
+      if (cert.applicationIds.includes(app.id)) continue;
+      await bindCertificate(tx, cert.id, app.id);
+      added.push(clientId);
+    }
+    if (added.length > 0) await recordAdminChange(tx, { action: 'certificate.bound', applications: added, details: { name, fingerprint: cert.fingerprint } });
+    return (await findCertificate(tx, name))!;
+  });
+}
+
+/** `cert unbind`: the certificate no longer verifies JWTs for these applications. */
+export async function unbindCertificateFrom(ctx: AdminContext, name: string, clientIds: string[]): Promise<VerificationCertificate> {
+  if (clientIds.length === 0) throw new AdminError('give at least one --app');
+  return adminTransaction(ctx.db, async (tx) => {
+    const cert = await existingCertificate(tx, name);
+    for (const clientId of new Set(clientIds)) {
+      const app = await findApplication(tx, clientId);
+      if (!app || !(await unbindCertificate(tx, cert.id, app.id))) throw new AdminError(`certificate ${name} is not bound to ${JSON.stringify(clientId)}`);
+    }
+    await recordAdminChange(tx, { action: 'certificate.unbound', applications: clientIds, details: { name, fingerprint: cert.fingerprint } });
+    return (await findCertificate(tx, name))!;
+  });
+}
+
+async function existingCertificate(tx: Tx, name: string): Promise<VerificationCertificate> {
+  const cert = await findCertificate(tx, name);
+  if (!cert) throw new AdminError(`no certificate ${JSON.stringify(name)}`);
+  return cert;
 }

@@ -1,15 +1,15 @@
 import type { Command } from 'commander';
-import { addCertificate, listAllCertificates, removeCertificate } from './certificates.ts';
+import { addCertificate, bindCertificateTo, listAllCertificates, removeCertificate, unbindCertificateFrom } from './certificates.ts';
 import type { Leaf, Run } from './cli.ts';
 import { collect, readInputFile } from './cli-options.ts';
 import { certificateView } from './views.ts';
 
-/** cert add | list | remove */
+/** cert add | list | bind | unbind | remove */
 export function registerCertificateCommands(root: Command, leaf: Leaf, run: Run): void {
   const cert = root.command('cert').description('verification certificates: keys that verify input JWTs');
   leaf(cert, 'add <name>', 'trust an X.509 certificate or public key (PEM) for the given applications')
     .requiredOption('--file <pem>', 'the certificate or SPKI public key, PEM')
-    .option('--app <client_id>', 'bind to this application (repeatable)', collect, [])
+    .requiredOption('--app <client_id>', 'bind to this application (repeatable)', collect, [])
     .option('--issuer <iss>', "also verify federated assertions with this iss (without it: only the applications' own private_key_jwt)")
     .option('--subject-prefix <prefix>', 'prepended to the sub of federated assertions')
     .action(run(async (ctx, [name], o) => {
@@ -21,5 +21,13 @@ export function registerCertificateCommands(root: Command, leaf: Leaf, run: Run)
     rows: (await listAllCertificates(ctx)).map(certificateView),
     columns: ['name', 'kind', 'key', 'issuer', 'applications', 'expires_at', 'fingerprint'],
   })));
-  leaf(cert, 'remove <name>', 'stop trusting a certificate').action(run(async (ctx, [name]) => ({ record: certificateView(await removeCertificate(ctx, name!)) })));
+  leaf(cert, 'bind <name>', 'also verify JWTs for these applications with a stored certificate')
+    .requiredOption('--app <client_id>', 'bind to this application (repeatable)', collect, [])
+    .action(run(async (ctx, [name], o) => ({ record: certificateView(await bindCertificateTo(ctx, name!, o.app as string[])) })));
+  leaf(cert, 'unbind <name>', 'stop verifying JWTs for these applications with a certificate (it stays stored)')
+    .requiredOption('--app <client_id>', 'unbind from this application (repeatable)', collect, [])
+    .action(run(async (ctx, [name], o) => ({ record: certificateView(await unbindCertificateFrom(ctx, name!, o.app as string[])) })));
+  leaf(cert, 'remove <name>', 'stop trusting a certificate; refused while it is bound to applications, unless --force')
+    .option('--force', 'remove it and its bindings although applications use it')
+    .action(run(async (ctx, [name], o) => ({ record: certificateView(await removeCertificate(ctx, name!, o.force === true)) })));
 }

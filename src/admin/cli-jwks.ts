@@ -13,7 +13,7 @@ export function registerJwksCommands(root: Command, leaf: Leaf, run: Run): void 
     .option('--url <url>', 'the JWKS URL')
     .option('--discovery <url>', 'an OpenID discovery URL (its jwks_uri is used; its issuer is the default --issuer)')
     .option('--file <jwks>', 'a JWKS document (JSON)')
-    .option('--app <client_id>', 'bind to this application (repeatable)', collect, [])
+    .requiredOption('--app <client_id>', 'bind to this application (repeatable)', collect, [])
     .option('--issuer <iss>', 'the iss its JWTs state (required with --url and --file)')
     .option('--audiences <list>', 'comma-separated; the JWT must name one of them (default: this issuer)', accumulate(','))
     .option('--algorithms <list>', 'comma-separated allowed algorithms (default: RS256,ES256)', accumulate(','))
@@ -49,5 +49,7 @@ export function registerJwksCommands(root: Command, leaf: Leaf, run: Run): void 
     .action(run(async (ctx, [name], o) => ({
       record: jwksSourceView(await refreshJwksSource(ctx, name!, o.file === undefined ? undefined : readInputFile(o.file as string))),
     })));
-  leaf(jwks, 'remove <name>', 'stop trusting a JWKS source').action(run(async (ctx, [name]) => ({ record: jwksSourceView(await removeJwksSource(ctx, name!)) })));
+  leaf(jwks, 'remove <name>', 'stop trusting a JWKS source; refused while it is bound to applications, unless --force')
+    .option('--force', 'remove it and its bindings although applications use it')
+    .action(run(async (ctx, [name], o) => ({ record: jwksSourceView(await removeJwksSource(ctx, name!, o.force === true)) })));
 }

@@ -1,12 +1,25 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
-import { InvalidArgumentError, type Command } from 'commander';
+import { Help, InvalidArgumentError, type Command, type HelpConfiguration, type Option } from 'commander';
 import { AdminError } from './errors.ts';
 
 /** The most the CLI reads from any file it is given (certificates, JWKS documents, JWTs). */
 export const MAX_INPUT_FILE_BYTES = 1024 * 1024;
 
 /** For repeatable options such as --app. */
-export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/**
+ * --help marks required options "(required)"; commander shows nothing by default. A repeatable
+ * required option (--app of cert add) is declared with requiredOption and an empty list as its
+ * default, so that the command itself can refuse an empty list with a reason of its own; that
+ * default is not shown.
+ */
+export const REQUIRED_OPTIONS_MARKED: HelpConfiguration = {
+  optionDescription(option: Option): string {
+    if (!option.mandatory) return Help.prototype.optionDescription.call(this, option);
+    return option.description ? `${option.description} (required)` : '(required)';
+  },
+};
 
 /**
  * For list options (--audiences a,b): given again, the values add up (`--audiences a --audiences b`

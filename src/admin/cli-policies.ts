@@ -11,7 +11,7 @@ export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): voi
   const policy = root.command('policy').description('CEL policies: who gets a token, and what it says');
   leaf(policy, 'add <name>', 'add a policy, checked now, for the given applications')
     .requiredOption('--expression <cel>', 'the CEL expression')
-    .option('--app <client_id>', 'bind to this application (repeatable; evaluated after its other policies)', collect, [])
+    .requiredOption('--app <client_id>', 'bind to this application (repeatable; evaluated after its other policies)', collect, [])
     .option('--kind <kind>', 'allow (returns a bool) or claims (returns a map for the token)', 'allow')
     .option('--description <text>', 'what it is for')
     .action(run(async (ctx, [name], o) => ({
@@ -47,7 +47,9 @@ export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): voi
       if (Object.values(changes).every((v) => v === undefined)) throw new AdminError('nothing to change');
       return { record: policyView(await changePolicy(ctx, name!, changes)) };
     }));
-  leaf(policy, 'remove <name>', 'delete a policy and its bindings').action(run(async (ctx, [name]) => ({ record: policyView(await removePolicy(ctx, name!)) })));
+  leaf(policy, 'remove <name>', 'delete a policy and its bindings; refused while it is bound to applications, unless --force')
+    .option('--force', 'remove it although applications use it (their requests are no longer decided by it)')
+    .action(run(async (ctx, [name], o) => ({ record: policyView(await removePolicy(ctx, name!, o.force === true)) })));
   leaf(policy, 'test <name>', 'evaluate a policy without issuing anything')
     .option('--jwt <file>', 'a file holding the input JWT (its signature is not checked here)')
     .option('--username <username>', 'a service account as the caller')

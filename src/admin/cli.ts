@@ -7,17 +7,17 @@ import { migrate } from '../store/migrate.ts';
 import { createPrisma } from '../store/prisma.ts';
 import { DatabaseFileError, integrityProblems, openSqliteFile } from '../store/sqlite-file.ts';
 import { describeStorageError, isBusy, isDatabaseError, sqliteCode } from '../store/sqlite-errors.ts';
-import { accumulate, refuseRepeatedOptions } from './cli-options.ts';
-import { createApplication, disableApplication, listAllApplications, requireApplication, rotateApplicationSecret } from './applications.ts';
+import { REQUIRED_OPTIONS_MARKED, refuseRepeatedOptions } from './cli-options.ts';
+import { registerApplicationCommands } from './cli-applications.ts';
 import type { AdminContext } from './context.ts';
 import { registerCertificateCommands } from './cli-certificates.ts';
 import { registerJwksCommands } from './cli-jwks.ts';
 import { registerPolicyCommands } from './cli-policies.ts';
+import { registerServiceAccountCommands } from './cli-service-accounts.ts';
 import { AdminError } from './errors.ts';
-import { parseDuration, splitList } from './input.ts';
+import { parseDuration } from './input.ts';
 import { formatRecord, formatTable, type Output } from './output.ts';
-import { createAppPassword, createServiceAccount, listPasswordsOf, revokePassword } from './service-accounts.ts';
-import { appPasswordView, applicationView, auditEventView, serviceAccountView, signingKeyView, type View } from './views.ts';
+import { auditEventView, signingKeyView, type View } from './views.ts';
 
 export type Action = (ctx: AdminContext, args: string[], options: Record<string, string | string[] | boolean | undefined>) => Promise<Result>;
 export type Result = { record: View; note?: string } | { rows: View[]; columns: string[] };
@@ -25,91 +25,18 @@ export type Result = { record: View; note?: string } | { rows: View[]; columns: 
 export type Leaf = (parent: Command, spec: string, description: string) => Command;
 export type Run = (action: Action) => (...raw: unknown[]) => Promise<void>;
 
-const SHOWN_ONCE = 'shown once: store it now, it cannot be displayed again';
-
 function program(run: Run, out: Output, err: Output): Command {
   const root = new Command('admin')
     .description('tokenmint administration')
     .option('--init', 'create the database (and apply migrations) when it does not exist yet; without it, a missing database is an error')
     .exitOverride()
+    .configureHelp(REQUIRED_OPTIONS_MARKED)
     .configureOutput({ writeOut: (text) => out.write(text), writeErr: (text) => err.write(text) });
   const leaf: Leaf = (parent, spec, description) =>
     parent.command(spec).description(description).option('--json', 'machine-readable output').exitOverride();
 
-  const app = root.command('app').description('applications (OAuth clients)');
-  leaf(app, 'create <client_id>', 'register an application')
-    .option('--name <name>')
-    .option('--secret', 'generate a client secret')
-    .option('--grants <list>', 'comma-separated grant types', accumulate(','), 'client_credentials')
-    .option('--scopes <scopes>', 'space-separated scopes it may request', accumulate(' '))
-    .option('--default-scopes <scopes>', 'space-separated scopes granted when none are requested', accumulate(' '))
-    .option('--audiences <list>', 'comma-separated audiences; the first is the default', accumulate(','))
-    .option('--ttl <seconds>', 'access-token lifetime')
-    .option('--policy-mode <mode>', 'all or any', 'all')
-    .action(run(async (ctx, [clientId], o) => {
-      const ttl = o.ttl === undefined ? undefined : /^\d+$/.test(String(o.ttl)) ? Number(o.ttl) : NaN;
-      if (Number.isNaN(ttl)) throw new AdminError('--ttl must be a whole number of seconds');
-      const { app: created, secret } = await createApplication(ctx, {
-        clientId: clientId!,
-        name: o.name as string | undefined,
-        withSecret: o.secret === true,
-        grants: splitList(o.grants as string),
-        scopes: splitList(o.scopes as string | undefined, / +/),
-        defaultScopes: splitList(o.defaultScopes as string | undefined, / +/),
-        audiences: splitList(o.audiences as string | undefined),
-        ttlSeconds: ttl,
-        policyMode: o.policyMode as string,
-      });
-      const record = { ...applicationView(created), ...(secret ? { client_secret: secret } : {}) };
-      return { record, note: secret ? `client_secret ${SHOWN_ONCE}` : undefined };
-    }));
-  leaf(app, 'list', 'list applications').action(run(async (ctx) => ({
-    rows: (await listAllApplications(ctx)).map(applicationView),
-    columns: ['client_id', 'name', 'enabled', 'has_secret', 'grant_types', 'scopes', 'audiences'],
-  })));
-  leaf(app, 'show <client_id>', 'show one application').action(run(async (ctx, [clientId]) => ({ record: applicationView(await requireApplication(ctx, clientId!)) })));
-  leaf(app, 'rotate-secret <client_id>', 'replace the client secret (the old one stops working)').action(run(async (ctx, [clientId]) => {
-    const { app: rotated, secret } = await rotateApplicationSecret(ctx, clientId!);
-    return { record: { ...applicationView(rotated), client_secret: secret }, note: `client_secret ${SHOWN_ONCE}` };
-  }));
-  leaf(app, 'disable <client_id>', 'stop issuing tokens to an application').action(run(async (ctx, [clientId]) => ({ record: applicationView(await disableApplication(ctx, clientId!)) })));
-
-  const sa = root.command('service-account').description('service accounts');
-  leaf(sa, 'create <username>', 'create a service account bound to an application, with a first app password')
-    .requiredOption('--app <client_id>')
-    .option('--name <display name>')
-    .option('--groups <list>', 'comma-separated', accumulate(','))
-    .option('--permissions <list>', 'comma-separated', accumulate(','))
-    .option('--expires <duration>', 'lifetime of the first app password, e.g. 90d')
-    .action(run(async (ctx, [username], o) => {
-      const { account, password } = await createServiceAccount(ctx, {
-        username: username!,
-        clientId: o.app as string,
-        displayName: o.name as string | undefined,
-        groups: splitList(o.groups as string | undefined),
-        permissions: splitList(o.permissions as string | undefined),
-        expires: o.expires as string | undefined,
-      });
-      return {
-        record: { ...serviceAccountView(account), client_id: o.app, app_password_id: password.id, app_password: password.secret, expires_at: password.expiresAt?.toISOString() ?? null },
-        note: `app_password ${SHOWN_ONCE}`,
-      };
-    }));
-
-  const pw = root.command('app-password').description("service accounts' app passwords");
-  leaf(pw, 'create <username>', 'issue another app password (rotation with overlap)')
-    .option('--description <text>')
-    .option('--expires <duration>', 'e.g. 90d')
-    .action(run(async (ctx, [username], o) => {
-      const password = await createAppPassword(ctx, { username: username!, description: o.description as string | undefined, expires: o.expires as string | undefined });
-      return { record: { id: password.id, username, app_password: password.secret, expires_at: password.expiresAt?.toISOString() ?? null }, note: `app_password ${SHOWN_ONCE}` };
-    }));
-  leaf(pw, 'list <username>', "list a service account's app passwords").action(run(async (ctx, [username]) => ({
-    rows: (await listPasswordsOf(ctx, username!)).map(appPasswordView),
-    columns: ['id', 'status', 'description', 'created_at', 'expires_at', 'last_used_at'],
-  })));
-  leaf(pw, 'revoke <id>', 'revoke an app password').action(run(async (ctx, [id]) => ({ record: appPasswordView(await revokePassword(ctx, id!)) })));
-
+  registerApplicationCommands(root, leaf, run);
+  registerServiceAccountCommands(root, leaf, run);
   registerCertificateCommands(root, leaf, run);
   registerJwksCommands(root, leaf, run);
   registerPolicyCommands(root, leaf, run);
@@ -124,7 +51,7 @@ function program(run: Run, out: Output, err: Output): Command {
   const audit = root.command('audit').description('the audit log');
   leaf(audit, 'list', 'recent audit events, newest first')
     .option('--since <duration>', 'e.g. 1h, 7d')
-    .option('--app <client_id>')
+    .option('--app <client_id>', "one application's events, with the admin changes of what is bound to it")
     .option('--limit <n>', 'at most this many', '100')
     .action(run(async (ctx, _args, o) => {
       const since = o.since ? new Date(Date.now() - parseDuration(o.since as string, '--since')) : undefined;

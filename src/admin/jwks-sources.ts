@@ -7,6 +7,7 @@ import { importKeys } from '../trust/jwks-key-cache.ts';
 import { ASYMMETRIC_ALGS } from '../trust/verify-input-jwt.ts';
 import { applicationIdsOf } from './applications.ts';
 import type { AdminContext } from './context.ts';
+import { refuseWhileBound } from './dependents.ts';
 import { AdminError } from './errors.ts';
 import { check, identifier, issuerName, subjectPrefix } from './input.ts';
 
@@ -78,7 +79,8 @@ export async function addJwksSource(ctx: AdminContext, input: NewSourceInput): P
     );
     await recordAdminChange(tx, {
       action: 'jwks_source.added',
-      details: { name, kind: source.kind, url: source.url, issuer, keys: keys.length, applications: source.clientIds },
+      applications: source.clientIds,
+      details: { name, kind: source.kind, url: source.url, issuer, keys: keys.length },
     });
     return source;
   });
@@ -115,16 +117,19 @@ export async function refreshJwksSource(ctx: AdminContext, name: string, documen
   return adminTransaction(ctx.db, async (tx) => {
     const freshUntil = fetched ? new Date(now.getTime() + fetched.lifetimeSeconds * 1000) : now;
     await recordFetch(tx, source.id, { ok: true, keys, jwksUri: fetched?.jwksUri ?? null, fetchedAt: now, freshUntil });
-    await recordAdminChange(tx, { action: 'jwks_source.refreshed', details: { name, keys: keys.length } });
+    await recordAdminChange(tx, { action: 'jwks_source.refreshed', applications: source.clientIds, details: { name, keys: keys.length } });
     return (await findJwksSource(tx, name))!;
   });
 }
 
-export async function removeJwksSource(ctx: AdminContext, name: string): Promise<JwksSource> {
+/** Stops trusting a source; while it is bound to applications, only with `force`. */
+export async function removeJwksSource(ctx: AdminContext, name: string, force = false): Promise<JwksSource> {
   return adminTransaction(ctx.db, async (tx) => {
     const source = await findJwksSource(tx, name);
-    if (!source || !(await deleteJwksSource(tx, name))) throw new AdminError(`no JWKS source ${JSON.stringify(name)}`);
-    await recordAdminChange(tx, { action: 'jwks_source.removed', details: { name, issuer: source.issuer } });
+    if (!source) throw new AdminError(`no JWKS source ${JSON.stringify(name)}`);
+    refuseWhileBound(`JWKS source ${name}`, source.clientIds, force);
+    await deleteJwksSource(tx, name);
+    await recordAdminChange(tx, { action: 'jwks_source.removed', applications: source.clientIds, details: { name, issuer: source.issuer } });
     return source;
   });
 }

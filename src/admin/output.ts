@@ -32,3 +32,6 @@ export function formatTable(rows: View[], columns: string[]): string {
   const line = (values: string[]) => values.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(columns.map((c) => c.toUpperCase())), ...cells.map(line)].join('\n');
 }
+
+/** The note under a printed secret. */
+export const SHOWN_ONCE = 'shown once: store it now, it cannot be displayed again';

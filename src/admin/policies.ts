@@ -9,6 +9,7 @@ import { findServiceAccount } from '../store/service-accounts.ts';
 import type { PolicyRecord } from '../store/types.ts';
 import { applicationIdsOf } from './applications.ts';
 import type { AdminContext } from './context.ts';
+import { refuseWhileBound } from './dependents.ts';
 import { AdminError } from './errors.ts';
 import { check, identifier } from './input.ts';
 
@@ -40,7 +41,7 @@ export async function addPolicy(
     if (await findPolicy(tx, name)) throw new AdminError(`a policy named ${name} exists already`);
     const policy = await insertPolicy(tx, { name, kind, expression: input.expression.trim(), description: input.description ?? '', enabled: true });
     for (const applicationId of await applicationIdsOf(tx, input.clientIds)) await bindPolicy(tx, policy.id, applicationId);
-    await recordAdminChange(tx, { action: 'policy.added', details: { name, kind, applications: [...new Set(input.clientIds)] } });
+    await recordAdminChange(tx, { action: 'policy.added', applications: input.clientIds, details: { name, kind } });
     return (await findPolicy(tx, name))!;
   });
 }
@@ -81,16 +82,23 @@ export async function changePolicy(ctx: AdminContext, name: string, changes: Pol
       const app = await findApplication(tx, clientId);
       if (!app || !(await unbindPolicy(tx, policy.id, app.id))) throw new AdminError(`policy ${name} is not bound to ${JSON.stringify(clientId)}`);
     }
-    await recordAdminChange(tx, { action: 'policy.updated', details: { name, changed: Object.keys(changes).filter((k) => changes[k as keyof PolicyChanges] !== undefined) } });
-    return (await findPolicy(tx, name))!;
+    const updated = (await findPolicy(tx, name))!;
+    // the applications it was bound to before or is bound to now: an unbound one sees the change too
+    const applications = [...policy.bindings, ...updated.bindings].map((b) => b.clientId);
+    await recordAdminChange(tx, { action: 'policy.updated', applications, details: { name, changed: Object.keys(changes).filter((k) => changes[k as keyof PolicyChanges] !== undefined) } });
+    return updated;
   });
 }
 
-export async function removePolicy(ctx: AdminContext, name: string): Promise<PolicyRecord> {
+/** Deletes a policy; while it is bound to applications (whose requests it decides), only with `force`. */
+export async function removePolicy(ctx: AdminContext, name: string, force = false): Promise<PolicyRecord> {
   return adminTransaction(ctx.db, async (tx) => {
     const policy = await findPolicy(tx, name);
-    if (!policy || !(await deletePolicy(tx, name))) throw new AdminError(`no policy ${JSON.stringify(name)}`);
-    await recordAdminChange(tx, { action: 'policy.removed', details: { name } });
+    if (!policy) throw new AdminError(`no policy ${JSON.stringify(name)}`);
+    const applications = policy.bindings.map((b) => b.clientId);
+    refuseWhileBound(`policy ${name}`, applications, force);
+    await deletePolicy(tx, name);
+    await recordAdminChange(tx, { action: 'policy.removed', applications, details: { name } });
     return policy;
   });
 }

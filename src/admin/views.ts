@@ -23,20 +23,33 @@ export function applicationView(app: Application): View {
   };
 }
 
-export function serviceAccountView(account: ServiceAccount): View {
+/** `clientIds`: the applications it is bound to. */
+export function serviceAccountView(account: ServiceAccount, clientIds: string[]): View {
   return {
     username: account.username,
     display_name: account.displayName,
+    applications: clientIds,
+    enabled: account.enabled,
     groups: account.groups,
     permissions: account.permissions,
-    enabled: account.enabled,
+    attributes: account.attributes,
     created_at: iso(account.createdAt),
   };
 }
 
+function passwordStatus(password: AppPassword, now = new Date()): 'active' | 'expired' | 'revoked' {
+  return password.revokedAt ? 'revoked' : password.expiresAt && password.expiresAt <= now ? 'expired' : 'active';
+}
+
+/** How many of an account's app passwords are active, expired and revoked, and when one was last used. */
+export function appPasswordSummary(passwords: AppPassword[]): View {
+  const count = (status: string) => passwords.filter((p) => passwordStatus(p) === status).length;
+  const lastUsed = passwords.reduce<Date | null>((latest, p) => (p.lastUsedAt && (!latest || p.lastUsedAt > latest) ? p.lastUsedAt : latest), null);
+  return { app_passwords: { active: count('active'), expired: count('expired'), revoked: count('revoked') }, last_used_at: iso(lastUsed) };
+}
+
 export function appPasswordView(password: AppPassword): View {
-  const now = new Date();
-  const status = password.revokedAt ? 'revoked' : password.expiresAt && password.expiresAt <= now ? 'expired' : 'active';
+  const status = passwordStatus(password);
   return {
     id: password.id,
     description: password.description,

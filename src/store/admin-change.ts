@@ -26,24 +26,33 @@ export async function adminTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>):
   }
 }
 
+/** How the details of every admin change's audit event begin (recordAdminChange writes the actor first). */
+export const ADMIN_DETAILS_PREFIX = '{"actor":"admin-cli"';
+
 /**
  * The audit event of an admin change, written in the change's own transaction (not batched):
  * a change reported done is durable, and so is its record.
+ *
+ * `applications` names the applications a change concerns (those an object is or was bound to):
+ * they are listed in the details, and an event about exactly one of them carries its client_id
+ * as well; `audit list --app` finds the event either way (see listAuditEvents).
  */
 export async function recordAdminChange(
   tx: Tx,
-  event: { action: string; clientId?: string | null; subject?: string | null; details?: Record<string, unknown> },
+  event: { action: string; clientId?: string | null; subject?: string | null; applications?: string[]; details?: Record<string, unknown> },
 ): Promise<void> {
+  const applications = event.applications === undefined ? undefined : [...new Set(event.applications)];
+  const clientId = event.clientId ?? (applications?.length === 1 ? applications[0]! : null);
   await tx.auditEvent.create({
     data: {
       at: new Date(),
       action: event.action,
       outcome: 'success',
-      clientId: event.clientId ?? null,
+      clientId,
       subject: event.subject ?? null,
       ip: null,
       reason: null,
-      details: JSON.stringify({ actor: 'admin-cli', ...event.details }),
+      details: JSON.stringify({ actor: 'admin-cli', ...event.details, ...(applications ? { applications } : {}) }),
     },
   });
 }

@@ -62,3 +62,52 @@ export async function setApplicationEnabled(tx: Tx, clientId: string, enabled: b
 export async function rehashApplicationSecret(db: Db, clientId: string, secretId: string, secretHash: string): Promise<void> {
   await adminTransaction(db, (tx) => tx.application.updateMany({ where: { clientId, secretId }, data: { secretHash } }));
 }
+
+export type ApplicationChanges = Partial<Pick<Application, 'name' | 'grantTypes' | 'scopes' | 'defaultScopes' | 'audiences' | 'accessTokenTtl' | 'policyMode'>>;
+
+export async function updateApplication(tx: Tx, clientId: string, changes: ApplicationChanges): Promise<void> {
+  const list = (value: string[] | undefined) => (value === undefined ? undefined : JSON.stringify(value));
+  await tx.application.update({
+    where: { clientId },
+    data: {
+      name: changes.name,
+      grantTypes: list(changes.grantTypes),
+      scopes: list(changes.scopes),
+      defaultScopes: list(changes.defaultScopes),
+      audiences: list(changes.audiences),
+      accessTokenTtl: changes.accessTokenTtl,
+      policyMode: changes.policyMode,
+    },
+  });
+}
+
+/** What refers to an application: its service accounts (with how many applications each is bound to) and what is bound to it. */
+export interface ApplicationDependents {
+  serviceAccounts: { id: number; username: string; applications: number }[];
+  certificates: string[];
+  jwksSources: string[];
+  policies: string[];
+}
+
+export async function findApplicationDependents(db: Db | Tx, applicationId: number): Promise<ApplicationDependents> {
+  const boundToIt = { applications: { some: { applicationId } } };
+  const byName = { select: { name: true }, where: boundToIt, orderBy: { name: 'asc' } } as const;
+  const [accounts, certificates, sources, policies] = await Promise.all([
+    db.serviceAccount.findMany({ where: boundToIt, select: { id: true, username: true, _count: { select: { applications: true } } }, orderBy: { username: 'asc' } }),
+    db.verificationCertificate.findMany(byName),
+    db.jwksSource.findMany(byName),
+    db.policy.findMany(byName),
+  ]);
+  return {
+    serviceAccounts: accounts.map((a) => ({ id: a.id, username: a.username, applications: a._count.applications })),
+    certificates: certificates.map((c) => c.name),
+    jwksSources: sources.map((s) => s.name),
+    policies: policies.map((p) => p.name),
+  };
+}
+
+/** Deletes an application; its bindings go with it (ON DELETE CASCADE), what was bound to it stays. */
+export async function deleteApplication(tx: Tx, clientId: string): Promise<boolean> {
+  const { count } = await tx.application.deleteMany({ where: { clientId } });
+  return count === 1;
+}

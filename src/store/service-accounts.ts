@@ -98,3 +98,29 @@ export async function isIdentifierTaken(db: Db | Tx, name: string): Promise<bool
   ]);
   return app !== null || account !== null;
 }
+
+export async function listServiceAccounts(db: Db | Tx): Promise<ServiceAccount[]> {
+  return (await db.serviceAccount.findMany({ orderBy: { username: 'asc' }, include: withBindings })).map(toServiceAccount);
+}
+
+export type ServiceAccountChanges = Partial<Pick<ServiceAccount, 'displayName' | 'groups' | 'permissions' | 'attributes' | 'enabled'>>;
+
+export async function updateServiceAccount(tx: Tx, username: string, changes: ServiceAccountChanges): Promise<void> {
+  const json = (value: unknown) => (value === undefined ? undefined : JSON.stringify(value));
+  await tx.serviceAccount.update({
+    where: { username },
+    data: {
+      displayName: changes.displayName,
+      groups: json(changes.groups),
+      permissions: json(changes.permissions),
+      attributes: json(changes.attributes),
+      enabled: changes.enabled,
+    },
+  });
+}
+
+/** Deletes service accounts; their app passwords and bindings go with them (ON DELETE CASCADE). */
+export async function deleteServiceAccounts(tx: Tx, ids: number[]): Promise<number> {
+  if (ids.length === 0) return 0;
+  return (await tx.serviceAccount.deleteMany({ where: { id: { in: ids } } })).count;
+}

@@ -63,3 +63,12 @@ export async function replaceCertificatePem(tx: Tx, id: number, pem: string): Pr
   await tx.$executeRawUnsafe('PRAGMA secure_delete = ON');
   await tx.verificationCertificate.update({ where: { id }, data: { pem } });
 }
+
+export async function bindCertificate(tx: Tx, certificateId: number, applicationId: number): Promise<void> {
+  await tx.certificateBinding.create({ data: { certificateId, applicationId } });
+}
+
+export async function unbindCertificate(tx: Tx, certificateId: number, applicationId: number): Promise<boolean> {
+  const { count } = await tx.certificateBinding.deleteMany({ where: { certificateId, applicationId } });
+  return count === 1;
+}

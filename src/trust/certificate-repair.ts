@@ -22,7 +22,7 @@ export async function stripStoredPrivateKeys(db: Db, log: Logger): Promise<strin
     }
     await adminTransaction(db, async (tx) => {
       await replaceCertificatePem(tx, cert.id, pem);
-      await recordAdminChange(tx, { action: 'certificate.private_key_removed', details: { name: cert.name, fingerprint: cert.fingerprint } });
+      await recordAdminChange(tx, { action: 'certificate.private_key_removed', applications: cert.clientIds, details: { name: cert.name, fingerprint: cert.fingerprint } });
     });
     log.warn({ certificate: cert.name }, 'a stored certificate held a private key, which was removed from the database; treat that key as exposed (older backups still hold it) and replace it');
     repaired.push(cert.name);

@@ -419,7 +419,7 @@ test.serial('jwks remove forgets the source; removing it again fails', async (t)
   const external = await externalIssuer();
   await json(t, 'jwks', 'add', 'short-lived', '--file', external.jwksFile(dir), '--issuer', 'https://short-lived.example', '--app', 'reports');
   t.truthy(await sourceNamed(t, 'short-lived'));
-  const removed = await json(t, 'jwks', 'remove', 'short-lived');
+  const removed = await json(t, 'jwks', 'remove', 'short-lived', '--force');
   t.like(removed, { name: 'short-lived', issuer: 'https://short-lived.example' });
   t.is(await sourceNamed(t, 'short-lived'), undefined);
   t.notRegex((await ok(t, ['jwks', 'list'])).stdout, /^short-lived /m);
@@ -427,11 +427,20 @@ test.serial('jwks remove forgets the source; removing it again fails', async (t)
   await refused(t, ['jwks', 'refresh', 'short-lived', '--file', external.jwksFile(dir)], /no JWKS source "short-lived"/);
 });
 
+test.serial('jwks remove refuses while the source is bound, naming the applications; --force removes it', async (t) => {
+  const external = await externalIssuer();
+  await json(t, 'jwks', 'add', 'guarded', '--file', external.jwksFile(dir), '--issuer', 'https://guarded.example', '--app', 'reports', '--app', 'builds');
+  await refused(t, ['jwks', 'remove', 'guarded'], /^error: JWKS source guarded is bound to applications (reports, builds|builds, reports): give --force to remove it and its bindings\n$/);
+  t.truthy(await sourceNamed(t, 'guarded'));
+  await json(t, 'jwks', 'remove', 'guarded', '--force');
+  t.is(await sourceNamed(t, 'guarded'), undefined);
+});
+
 test.serial('adding, refreshing and removing a source write jwks_source audit events', async (t) => {
   const external = await externalIssuer({ issuer: 'https://audited.example' });
   await json(t, 'jwks', 'add', 'audited', '--url', external.jwksUrl, '--issuer', external.issuer, '--app', 'builds', '--app', 'reports');
   await json(t, 'jwks', 'refresh', 'audited');
-  await json(t, 'jwks', 'remove', 'audited');
+  await json(t, 'jwks', 'remove', 'audited', '--force');
   type Event = { action: string; outcome: string; details: Record<string, unknown> | null };
   const events = (await json<Event[]>(t, 'audit', 'list', '--limit', '100000')).filter((e) => e.details?.name === 'audited');
   t.deepEqual(events.map((e) => e.action), ['jwks_source.removed', 'jwks_source.refreshed', 'jwks_source.added']);
@@ -488,7 +497,7 @@ test.serial('a document source added to a running instance is trusted within 2 s
   t.is(accepted.body.token_type, 'Bearer');
   t.like(decodeJwt(accepted.body.access_token!), { client_id: 'deployer', src_iss: 'https://propagation.example', scope: 'deploy' });
 
-  const removed = await instance.admin('jwks', 'remove', 'propagated');
+  const removed = await instance.admin('jwks', 'remove', 'propagated', '--force');
   t.is(removed.code, 0, removed.stderr);
   const refusedAfter = await untilPropagated(exchange, (r) => r.status !== 200);
   t.is(refusedAfter.status, 400, JSON.stringify(refusedAfter.body));

@@ -224,14 +224,14 @@ test.serial('policy update with nothing to change, or of an unknown policy, is r
 
 test.serial('policy remove deletes the policy and prints what it was; a second remove is refused', async (t) => {
   await json(t, 'policy', 'add', 'doomed', '--app', 'billing', '--app', 'reports', '--expression', 'true');
-  const removed = await json(t, 'policy', 'remove', 'doomed');
+  const removed = await json(t, 'policy', 'remove', 'doomed', '--force');
   t.like(removed, { name: 'doomed', expression: 'true' });
   t.false(await exists('doomed'));
   t.false((await json<PolicyView[]>(t, 'policy', 'list')).some((p) => p.name === 'doomed'));
-  await refused(t, ['policy', 'remove', 'doomed'], 'no policy "doomed"');
+  await refused(t, ['policy', 'remove', 'doomed', '--force'], 'no policy "doomed"');
   // the name is free again
   await json(t, 'policy', 'add', 'doomed', '--app', 'reports', '--expression', 'false');
-  await json(t, 'policy', 'remove', 'doomed');
+  await json(t, 'policy', 'remove', 'doomed', '--force');
 });
 
 // ── policy test ────────────────────────────────────────────────────────────────────────────
@@ -335,7 +335,7 @@ test.serial('policy add, update and remove write policy.added, policy.updated an
   await json(t, 'policy', 'add', 'audited', '--kind', 'claims', '--app', 'billing', '--app', 'reports', '--expression', '{"team": "a"}');
   await json(t, 'policy', 'update', 'audited', '--disable');
   await json(t, 'policy', 'update', 'audited', '--description', 'now described', '--remove-app', 'reports');
-  await json(t, 'policy', 'remove', 'audited');
+  await json(t, 'policy', 'remove', 'audited', '--force');
   const events = (await json<AuditView[]>(t, 'audit', 'list', '--limit', '100000')).filter((e) => e.details?.name === 'audited');
   t.deepEqual(events.map((e) => e.action), ['policy.removed', 'policy.updated', 'policy.updated', 'policy.added']);
   for (const event of events) t.like(event, { outcome: 'success', details: { actor: 'admin-cli', name: 'audited' } });
@@ -351,4 +351,53 @@ test.serial('a refused policy change writes no audit event', async (t) => {
   await refused(t, ['policy', 'update', 'readers', '--app', 'ghost'], 'no application "ghost"');
   await refused(t, ['policy', 'remove', 'never-added'], 'no policy "never-added"');
   t.is((await json<AuditView[]>(t, 'audit', 'list', '--limit', '100000')).length, before);
+});
+
+test.serial('audit list --app shows the changes of the policies bound to that application, once per change', async (t) => {
+  type Event = AuditView & { client_id: string | null };
+  const named = async (clientId: string) => (await json<Event[]>(t, 'audit', 'list', '--app', clientId, '--limit', '100000')).filter((e) => e.details?.name === 'per-app');
+  await json(t, 'policy', 'add', 'per-app', '--app', 'billing', '--app', 'reports', '--expression', 'true');
+  await json(t, 'policy', 'update', 'per-app', '--description', 'both');
+  await json(t, 'policy', 'update', 'per-app', '--remove-app', 'reports');
+  await json(t, 'policy', 'update', 'per-app', '--app', 'builds');
+  await json(t, 'policy', 'remove', 'per-app', '--force');
+  t.deepEqual((await named('billing')).map((e) => e.action), ['policy.removed', 'policy.updated', 'policy.updated', 'policy.updated', 'policy.added']);
+  // reports sees the changes up to and including its unbinding, builds those from its binding on
+  t.deepEqual((await named('reports')).map((e) => e.action), ['policy.updated', 'policy.updated', 'policy.added']);
+  t.deepEqual((await named('builds')).map((e) => e.action), ['policy.removed', 'policy.updated']);
+  t.deepEqual(await named('nobody'), []);
+  // one event per change, whichever applications it names
+  const all = (await json<Event[]>(t, 'audit', 'list', '--limit', '100000')).filter((e) => e.details?.name === 'per-app');
+  t.is(all.length, 5);
+  t.deepEqual(all[0]!.details?.applications, ['billing', 'builds']);
+  t.is(all[0]!.client_id, null);
+  t.deepEqual(all[2]!.details?.applications, ['billing', 'reports']);
+});
+
+test.serial('audit list --app finds a policy change among many other events, within --limit and --since', async (t) => {
+  await json(t, 'policy', 'add', 'needle', '--app', 'builds', '--app', 'reports', '--expression', 'true');
+  for (let i = 0; i < 5; i++) await json(t, 'policy', 'update', 'readers', '--description', `noise ${i}`);
+  const events = await json<AuditView[]>(t, 'audit', 'list', '--app', 'builds', '--limit', '1');
+  t.is(events.length, 1);
+  t.like(events[0], { action: 'policy.added', details: { name: 'needle' } });
+  t.deepEqual(await json<AuditView[]>(t, 'audit', 'list', '--app', 'builds', '--since', '1h', '--limit', '1').then((e) => e.map((x) => x.details?.name)), ['needle']);
+});
+
+test.serial('policy remove refuses while the policy is bound, naming the applications; --force removes it', async (t) => {
+  await json(t, 'policy', 'add', 'guarded', '--app', 'billing', '--app', 'reports', '--expression', 'true');
+  await refused(t, ['policy', 'remove', 'guarded'], 'policy guarded is bound to applications billing, reports: give --force to remove it and its bindings');
+  t.true(await exists('guarded'));
+  await json(t, 'policy', 'update', 'guarded', '--remove-app', 'billing', '--remove-app', 'reports');
+  t.like(await json(t, 'policy', 'remove', 'guarded'), { name: 'guarded', applications: [] });
+  t.false(await exists('guarded'));
+});
+
+test.serial('policy add --help marks --app and --expression as required', async (t) => {
+  const run = await admin('policy', 'add', '--help');
+  t.is(run.code, 0);
+  // descriptions wrap at 80 columns: join the continuation lines
+  const help = run.stdout.replace(/\n {10,}/g, ' ');
+  t.regex(help, /--expression <cel> +the CEL expression \(required\)$/m);
+  t.regex(help, /--app <client_id> +bind to this application \(repeatable; evaluated after its other policies\) \(required\)$/m);
+  t.regex(help, /--kind <kind> +allow .*\(default: "allow"\)$/m);
 });

@@ -346,6 +346,6 @@ test.serial('adding, disabling, changing, unbinding and removing a policy reach 
   await admin('policy', 'update', 'live-gate', '--app', 'live-app');
   t.is(await untilPropagated(() => status('write'), (s) => s === 400), 400);
 
-  await admin('policy', 'remove', 'live-gate');
+  await admin('policy', 'remove', 'live-gate', '--force');
   t.is(await untilPropagated(() => status('write'), (s) => s === 200), 200);
 });

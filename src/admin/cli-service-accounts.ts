@@ -1,0 +1,93 @@
+import type { Command } from 'commander';
+import { createAppPassword, listPasswordsOf, revokePassword } from './app-passwords.ts';
+import type { Leaf, Run } from './cli.ts';
+import { accumulate } from './cli-options.ts';
+import { splitList } from './input.ts';
+import { SHOWN_ONCE } from './output.ts';
+import { MAX_ATTRIBUTES_BYTES, MAX_ATTRIBUTES_DEPTH, parseAttributes } from './service-account-attributes.ts';
+import {
+  boundServiceAccount,
+  changeServiceAccount,
+  createServiceAccount,
+  listAllServiceAccounts,
+  removeServiceAccount,
+  setServiceAccountState,
+  type BoundServiceAccount,
+} from './service-accounts.ts';
+import { appPasswordSummary, appPasswordView, serviceAccountView } from './views.ts';
+
+const view = ({ account, clientIds }: BoundServiceAccount) => serviceAccountView(account, clientIds);
+
+/** service-account create | list | show | update | enable | disable | delete */
+export function registerServiceAccountCommands(root: Command, leaf: Leaf, run: Run): void {
+  const sa = root.command('service-account').description('service accounts');
+  leaf(sa, 'create <username>', 'create a service account bound to an application, with a first app password')
+    .requiredOption('--app <client_id>', 'the application it gets tokens for')
+    .option('--name <display name>')
+    .option('--groups <list>', 'comma-separated', accumulate(','))
+    .option('--permissions <list>', 'comma-separated', accumulate(','))
+    .option('--expires <duration>', 'lifetime of the first app password, e.g. 90d')
+    .action(run(async (ctx, [username], o) => {
+      const { account, password } = await createServiceAccount(ctx, {
+        username: username!,
+        clientId: o.app as string,
+        displayName: o.name as string | undefined,
+        groups: splitList(o.groups as string | undefined),
+        permissions: splitList(o.permissions as string | undefined),
+        expires: o.expires as string | undefined,
+      });
+      return {
+        record: {
+          ...serviceAccountView(account, [o.app as string]),
+          client_id: o.app,
+          app_password_id: password.id,
+          app_password: password.secret,
+          expires_at: password.expiresAt?.toISOString() ?? null,
+        },
+        note: `app_password ${SHOWN_ONCE}`,
+      };
+    }));
+  leaf(sa, 'list', 'list service accounts').action(run(async (ctx) => ({
+    rows: (await listAllServiceAccounts(ctx)).map(view),
+    columns: ['username', 'display_name', 'applications', 'enabled', 'groups', 'permissions'],
+  })));
+  leaf(sa, 'show <username>', 'show one service account, with its attributes and how many app passwords it holds').action(run(async (ctx, [username]) => {
+    const bound = await boundServiceAccount(ctx, username!);
+    return { record: { ...view(bound), ...appPasswordSummary(await listPasswordsOf(ctx, username!)) } };
+  }));
+  leaf(sa, 'update <username>', 'change the given fields; --groups and --permissions replace the current lists')
+    .option('--name <display name>', 'a new display name')
+    .option('--groups <list>', 'comma-separated; "" for none', accumulate(','))
+    .option('--permissions <list>', 'comma-separated; "" for none', accumulate(','))
+    .option('--attributes <json>', `a JSON object that policies read as service_account.attributes, replacing the current one (at most ${MAX_ATTRIBUTES_BYTES / 1024} KiB, ${MAX_ATTRIBUTES_DEPTH} levels; {} for none)`)
+    .action(run(async (ctx, [username], o) => ({
+      record: view(await changeServiceAccount(ctx, username!, {
+        displayName: o.name as string | undefined,
+        groups: o.groups === undefined ? undefined : splitList(o.groups as string),
+        permissions: o.permissions === undefined ? undefined : splitList(o.permissions as string),
+        attributes: o.attributes === undefined ? undefined : parseAttributes(o.attributes as string),
+      })),
+    })));
+  leaf(sa, 'enable <username>', 'accept its app passwords again').action(run(async (ctx, [username]) => ({ record: view(await setServiceAccountState(ctx, username!, true)) })));
+  leaf(sa, 'disable <username>', 'refuse its app passwords at the token endpoint, keeping the account and its passwords').action(
+    run(async (ctx, [username]) => ({ record: view(await setServiceAccountState(ctx, username!, false)) })),
+  );
+  leaf(sa, 'delete <username>', 'delete a service account with its app passwords and bindings (nothing else refers to a service account)').action(run(async (ctx, [username]) => {
+    const removed = await removeServiceAccount(ctx, username!);
+    return { record: { ...view(removed), deleted_app_passwords: removed.appPasswords } };
+  }));
+
+  const pw = root.command('app-password').description("service accounts' app passwords");
+  leaf(pw, 'create <username>', 'issue another app password (rotation with overlap)')
+    .option('--description <text>')
+    .option('--expires <duration>', 'e.g. 90d')
+    .action(run(async (ctx, [username], o) => {
+      const password = await createAppPassword(ctx, { username: username!, description: o.description as string | undefined, expires: o.expires as string | undefined });
+      return { record: { id: password.id, username, app_password: password.secret, expires_at: password.expiresAt?.toISOString() ?? null }, note: `app_password ${SHOWN_ONCE}` };
+    }));
+  leaf(pw, 'list <username>', "list a service account's app passwords").action(run(async (ctx, [username]) => ({
+    rows: (await listPasswordsOf(ctx, username!)).map(appPasswordView),
+    columns: ['id', 'status', 'description', 'created_at', 'expires_at', 'last_used_at'],
+  })));
+  leaf(pw, 'revoke <id>', 'revoke an app password').action(run(async (ctx, [id]) => ({ record: appPasswordView(await revokePassword(ctx, id!)) })));
+}
