@@ -14,34 +14,17 @@ export interface PresentedCredentials {
   usedAuthorizationHeader: boolean;
 }
 
-/** RFC 6749 §2.3.1 and Appendix B: Basic credentials are form-urlencoded before base64. */
-export function decodeBasic(header: string): { clientId: string; secret: string } {
-  const match = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header);
-  if (!match) throw invalidRequest('the Authorization header must use the Basic scheme with base64 credentials');
-  const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) throw invalidRequest('Basic credentials must be client_id:client_secret');
-  try {
-    const clientId = formDecode(decoded.slice(0, colon));
-    const secret = formDecode(decoded.slice(colon + 1));
-    if (!clientId) throw invalidRequest('Basic credentials have an empty client_id');
-    return { clientId, secret };
-  } catch (error) {
-    if (error instanceof URIError) throw invalidRequest('Basic credentials are not correctly form-urlencoded');
-    throw error;
-  }
-}
-
-function formDecode(value: string): string {
-  return decodeURIComponent(value.replace(/\+/g, ' '));
+/** Credentials from an `Authorization: Basic` header, as http/ decoded them. */
+export interface BasicCredentials {
+  clientId: string;
+  secret: string;
 }
 
 /** Exactly one way of authenticating per request (RFC 6749 §2.3). */
-export function presentedCredentials(authorization: string | undefined, params: FormParams): PresentedCredentials {
+export function presentedCredentials(basic: BasicCredentials | undefined, params: FormParams): PresentedCredentials {
   let clientId = params.get('client_id');
   let secret: PresentedCredentials['secret'];
-  if (authorization) {
-    const basic = decodeBasic(authorization);
+  if (basic) {
     if (clientId !== undefined && clientId !== basic.clientId) {
       throw invalidRequest('client_id in the body differs from the one in the Authorization header');
     }
@@ -54,7 +37,7 @@ export function presentedCredentials(authorization: string | undefined, params: 
   const password = params.get('password');
 
   const methods = [
-    authorization !== undefined,
+    basic !== undefined,
     bodySecret !== undefined && (assertionType === undefined || params.has('client_assertion')),
     assertionType !== undefined || params.has('client_assertion'),
     username !== undefined || password !== undefined,
@@ -75,5 +58,5 @@ export function presentedCredentials(authorization: string | undefined, params: 
     }
     assertion = { type: assertionType, value };
   }
-  return { clientId, secret, servicePassword, assertion, usedAuthorizationHeader: authorization !== undefined };
+  return { clientId, secret, servicePassword, assertion, usedAuthorizationHeader: basic !== undefined };
 }

@@ -4,6 +4,7 @@ import { authenticateCaller, presentsCredentials, type CallerDeps } from '../cal
 import { presentedName } from '../caller/credential-name.ts';
 import { trustIndex } from '../trust/anchors.ts';
 import { presentedCredentials, type PresentedCredentials } from '../caller/presented.ts';
+import { decodeBasic } from './basic-credentials.ts';
 import { tokenRequestTrace } from './token-audit.ts';
 import { invalidRequest, OAuthError, unsupportedGrantType } from '../errors.ts';
 import { GRANTS, requireGrantAllowed, type Grant, type GrantDeps } from '../grants/index.ts';
@@ -36,7 +37,8 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
     const params = parseForm(rawBody(ctx));
     const grant = pickGrant(params);
     seen.grantType = grant.grantType;
-    const presented = (seen.presented = presentedCredentials(ctx.get('authorization') || undefined, params));
+    const authorization = ctx.get('authorization');
+    const presented = (seen.presented = presentedCredentials(authorization ? decodeBasic(authorization) : undefined, params));
     const caller = await presentedName(presented, async (iss) => trustIndex(await deps.state.trust(), deps.jwksKeys).forIssuer(iss).length > 0);
     // a secret this process verified recently for this very caller costs nothing to check again: never
     // throttled (asked only when the throttle would refuse, so the hot path hashes the secret once)
