@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import type { Application, PolicyMode } from '../store/types.ts';
+import { CLIENT_AUTH_METHODS, type Application, type PolicyMode } from '../store/types.ts';
 import { AdminError } from './errors.ts';
 import { check, grantTypes, scopeToken } from './input.ts';
 
 /** The settings of an application that `app create` sets and `app update` changes. */
-export type ApplicationFields = Pick<Application, 'name' | 'grantTypes' | 'scopes' | 'defaultScopes' | 'audiences' | 'accessTokenTtl' | 'policyMode'>;
+export type ApplicationFields = Pick<Application, 'name' | 'grantTypes' | 'scopes' | 'defaultScopes' | 'audiences' | 'accessTokenTtl' | 'policyMode' | 'authMethods'>;
 
 /** What the operator gave; an absent field keeps its current value. */
 export interface ApplicationFieldInput {
@@ -16,6 +16,8 @@ export interface ApplicationFieldInput {
   /** null: the deployment's ACCESS_TOKEN_TTL */
   ttlSeconds?: number | null;
   policyMode?: string;
+  /** null: whatever the application has credentials for */
+  authMethods?: string[] | null;
 }
 
 /** A new application's settings before any option is applied. */
@@ -26,6 +28,7 @@ export const NEW_APPLICATION_FIELDS: Omit<ApplicationFields, 'name'> = {
   audiences: [],
   accessTokenTtl: null,
   policyMode: 'all',
+  authMethods: null,
 };
 
 const audience = z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, 'must be printable without spaces');
@@ -45,6 +48,7 @@ export function applicationFields(input: ApplicationFieldInput, current: Applica
   const ttl = input.ttlSeconds === undefined ? current.accessTokenTtl : input.ttlSeconds === null ? null : check(z.number().int().min(30).max(86_400), input.ttlSeconds, 'ttl');
   const policyMode = input.policyMode === undefined ? current.policyMode : (check(z.enum(['all', 'any']), input.policyMode, 'policy mode') as PolicyMode);
   if (input.grants !== undefined && input.grants.length === 0) throw new AdminError('--grants must name at least one grant type');
+  const authMethods = input.authMethods === undefined ? current.authMethods : input.authMethods === null ? null : [...new Set(check(z.array(z.enum(CLIENT_AUTH_METHODS)).min(1, 'name at least one method'), input.authMethods, 'auth method'))];
   return {
     name: input.name ?? current.name,
     grantTypes: input.grants === undefined ? current.grantTypes : grantTypes(input.grants),
@@ -53,6 +57,7 @@ export function applicationFields(input: ApplicationFieldInput, current: Applica
     audiences: [...new Set(audiences)],
     accessTokenTtl: ttl,
     policyMode,
+    authMethods,
   };
 }
 
@@ -73,4 +78,5 @@ const SNAKE: Record<keyof ApplicationFields, string> = {
   audiences: 'audiences',
   accessTokenTtl: 'access_token_ttl',
   policyMode: 'policy_mode',
+  authMethods: 'auth_methods',
 };

@@ -19,6 +19,7 @@ export interface CreateApplicationInput {
   audiences: string[];
   ttlSeconds?: number;
   policyMode?: string;
+  authMethods?: string[];
 }
 
 export async function createApplication(ctx: AdminContext, input: CreateApplicationInput): Promise<{ app: Application; secret?: string }> {
@@ -30,6 +31,7 @@ export async function createApplication(ctx: AdminContext, input: CreateApplicat
       audiences: input.audiences,
       ttlSeconds: input.ttlSeconds,
       policyMode: input.policyMode,
+      authMethods: input.authMethods,
       grants: input.grants.length > 0 ? input.grants : undefined,
     },
     { ...NEW_APPLICATION_FIELDS, name: input.name ?? clientId },

@@ -30,6 +30,7 @@ function fieldOptions(o: Options, update: boolean): ApplicationFieldInput {
     audiences: list(o.audiences),
     ttlSeconds: ttlOption(o.ttl, update),
     policyMode: o.policyMode as string | undefined,
+    authMethods: o.authMethods === undefined ? undefined : update && o.authMethods === 'default' ? null : splitList(o.authMethods as string),
   };
 }
 
@@ -42,7 +43,12 @@ function withFieldOptions(command: Command, update: boolean): Command {
     .option('--default-scopes <scopes>', 'space-separated scopes granted when none are requested', accumulate(' '))
     .option('--audiences <list>', 'comma-separated audiences; the first is the default', accumulate(','))
     .option('--ttl <seconds>', update ? 'access-token lifetime, or default for ACCESS_TOKEN_TTL' : 'access-token lifetime')
-    .option('--policy-mode <mode>', 'all or any', ...(update ? [] : ['all']));
+    .option('--policy-mode <mode>', 'all or any', ...(update ? [] : ['all']))
+    .option(
+      '--auth-methods <list>',
+      `comma-separated client authentication methods it may use: client_secret_basic, client_secret_post, private_key_jwt (default: those it has credentials for${update ? '; default returns to that' : ''})`,
+      accumulate(','),
+    );
 }
 
 /** app create | list | show | update | rotate-secret | enable | disable | delete */
@@ -60,6 +66,7 @@ export function registerApplicationCommands(root: Command, leaf: Leaf, run: Run)
         defaultScopes: fields.defaultScopes ?? [],
         audiences: fields.audiences ?? [],
         ttlSeconds: fields.ttlSeconds ?? undefined,
+        authMethods: fields.authMethods ?? undefined,
       });
       const record = { ...applicationView(created), ...(secret ? { client_secret: secret } : {}) };
       return { record, note: secret ? `client_secret ${SHOWN_ONCE}` : undefined };

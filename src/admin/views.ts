@@ -18,6 +18,7 @@ export function applicationView(app: Application): View {
     default_audience: app.audiences[0] ?? null,
     access_token_ttl: app.accessTokenTtl,
     policy_mode: app.policyMode,
+    auth_methods: app.authMethods,
     enabled: app.enabled,
     created_at: iso(app.createdAt),
   };

@@ -43,5 +43,11 @@ export async function authenticateClientAssertion(
     }
     throw error;
   }
+  // service accounts and federated assertions are governed by bindings and grants, not by the methods
+  const allowed = assertion.app.authMethods;
+  if (assertion.mode === 'private_key_jwt' && allowed && !allowed.includes('private_key_jwt')) {
+    trace.app = assertion.app;
+    throw invalidClient(FAILED, 'private_key_jwt is not allowed for this application');
+  }
   return { kind: 'assertion', app: assertion.app, assertion };
 }

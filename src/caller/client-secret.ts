@@ -23,6 +23,8 @@ export async function authenticateClientSecret(
   const hash = app.secretHash!;
   const verification = await deps.verifier.verify(clientSecretName(clientId), hash, secret);
   if (verification === 'failed') throw invalidClient(FAILED, 'secret does not match');
+  // checked only once the secret verified: the answer to a guess never tells which methods an application allows
+  if (app.authMethods && !app.authMethods.includes(method)) throw invalidClient(FAILED, `${method} is not allowed for this application`);
   if (verification === 'verified') {
     deps.hasher.rehashIfNeeded(
       `app:${app.id}`,

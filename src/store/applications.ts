@@ -2,7 +2,7 @@ import type { Application as Row } from './generated/client.ts';
 import type { Db, Tx } from './prisma.ts';
 import { adminTransaction } from './admin-change.ts';
 import { stringList } from './json.ts';
-import type { Application } from './types.ts';
+import { CLIENT_AUTH_METHODS, type Application, type ClientAuthMethod } from './types.ts';
 
 export type NewApplication = Omit<Application, 'id' | 'enabled' | 'createdAt' | 'updatedAt'>;
 
@@ -19,6 +19,7 @@ export function toApplication(row: Row): Application {
     audiences: stringList(row.audiences),
     accessTokenTtl: row.accessTokenTtl,
     policyMode: row.policyMode === 'any' ? 'any' : 'all',
+    authMethods: row.authMethods === null ? null : (stringList(row.authMethods).filter((m) => (CLIENT_AUTH_METHODS as readonly string[]).includes(m)) as ClientAuthMethod[]),
     enabled: row.enabled,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
@@ -42,6 +43,7 @@ export async function insertApplication(tx: Tx, app: NewApplication): Promise<Ap
       scopes: JSON.stringify(app.scopes),
       defaultScopes: JSON.stringify(app.defaultScopes),
       audiences: JSON.stringify(app.audiences),
+      authMethods: app.authMethods === null ? null : JSON.stringify(app.authMethods),
     },
   });
   return toApplication(row);
@@ -63,7 +65,7 @@ export async function rehashApplicationSecret(db: Db, clientId: string, secretId
   await adminTransaction(db, (tx) => tx.application.updateMany({ where: { clientId, secretId }, data: { secretHash } }));
 }
 
-export type ApplicationChanges = Partial<Pick<Application, 'name' | 'grantTypes' | 'scopes' | 'defaultScopes' | 'audiences' | 'accessTokenTtl' | 'policyMode'>>;
+export type ApplicationChanges = Partial<Pick<Application, 'name' | 'grantTypes' | 'scopes' | 'defaultScopes' | 'audiences' | 'accessTokenTtl' | 'policyMode' | 'authMethods'>>;
 
 export async function updateApplication(tx: Tx, clientId: string, changes: ApplicationChanges): Promise<void> {
   const list = (value: string[] | undefined) => (value === undefined ? undefined : JSON.stringify(value));
@@ -77,6 +79,7 @@ export async function updateApplication(tx: Tx, clientId: string, changes: Appli
       audiences: list(changes.audiences),
       accessTokenTtl: changes.accessTokenTtl,
       policyMode: changes.policyMode,
+      authMethods: changes.authMethods === undefined ? undefined : changes.authMethods === null ? null : JSON.stringify(changes.authMethods),
     },
   });
 }

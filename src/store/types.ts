@@ -13,10 +13,15 @@ export interface Application {
   audiences: string[];
   accessTokenTtl: number | null;
   policyMode: PolicyMode;
+  /** the client authentication methods it may use (RFC 7591 token_endpoint_auth_method, as a list); null: those it has credentials for */
+  authMethods: ClientAuthMethod[] | null;
   enabled: boolean;
   createdAt: Date;
   updatedAt: Date;
 }
+
+export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type ClientAuthMethod = (typeof CLIENT_AUTH_METHODS)[number];
 
 export interface ServiceAccount {
   id: number;

@@ -221,7 +221,7 @@ test('nested comprehensions over large list literals are bounded too', (t) => {
 test('the policy context exposes the application and service account without ids, hashes or secrets', (t) => {
   const app: Application = {
     id: 7, clientId: 'reports', name: 'Reports', secretHash: '$argon2id$v=19$secret', secretId: 'abc', grantTypes: ['client_credentials'], scopes: ['read'],
-    defaultScopes: ['read'], audiences: ['https://api.example'], accessTokenTtl: null, policyMode: 'all', enabled: true, createdAt: new Date(), updatedAt: new Date(),
+    defaultScopes: ['read'], audiences: ['https://api.example'], accessTokenTtl: null, policyMode: 'all', authMethods: null, enabled: true, createdAt: new Date(), updatedAt: new Date(),
   };
   const account: ServiceAccount = {
     id: 3, username: 'robot', displayName: 'Robot', groups: ['ops'], permissions: ['p'], attributes: { team: 'x' }, enabled: true, applicationIds: [7], createdAt: new Date(),
