@@ -1,12 +1,9 @@
-// POST /token (RFC 6749 §3.2): parse → authenticate the caller → pick the grant → issue → respond.
+// POST /token (RFC 6749 §3.2): parse → pick the grant → authenticate the caller → issue → respond.
 import type { Context, Middleware } from 'koa';
 import { authenticateCaller, presentsCredentials, type CallerDeps } from '../caller/index.ts';
-import { presentedName } from '../caller/credential-name.ts';
-import { trustIndex } from '../trust/anchors.ts';
-import { presentedCredentials, type PresentedCredentials } from '../caller/presented.ts';
-import { decodeBasic } from './basic-credentials.ts';
+import { countingFailures, readClientCredentials, refuseIfThrottled } from './client-credentials.ts';
 import { tokenRequestTrace } from './token-audit.ts';
-import { invalidRequest, OAuthError, unsupportedGrantType } from '../errors.ts';
+import { invalidRequest, unsupportedGrantType } from '../errors.ts';
 import { GRANTS, requireGrantAllowed, type Grant, type GrantDeps } from '../grants/index.ts';
 import { isFormContentType, parseForm, rejectCredentialsInQuery, type FormParams } from './form.ts';
 
@@ -37,30 +34,18 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
     const params = parseForm(rawBody(ctx));
     const grant = pickGrant(params);
     seen.grantType = grant.grantType;
-    const authorization = ctx.get('authorization');
-    const presented = (seen.presented = presentedCredentials(authorization ? decodeBasic(authorization) : undefined, params));
-    const caller = await presentedName(presented, async (iss) => trustIndex(await deps.state.trust(), deps.jwksKeys).forIssuer(iss).length > 0);
-    // a secret this process verified recently for this very caller costs nothing to check again: never
-    // throttled (asked only when the throttle would refuse, so the hot path hashes the secret once)
-    const throttled = deps.throttle.refusal(ctx.ip, caller);
-    if (throttled && !presentsKnownSecret(deps, presented, caller)) throw throttled;
-    try {
-      if (grant.clientAuthentication === 'required' || presentsCredentials(seen.presented)) {
-        seen.caller = await authenticateCaller(deps, seen.presented, grant.grantType, seen.grant);
+    const client = await readClientCredentials(ctx, deps, params);
+    seen.presented = client.presented;
+    refuseIfThrottled(deps, ctx.ip, client);
+    seen.result = await countingFailures(deps, ctx.ip, client, async () => {
+      if (grant.clientAuthentication === 'required' || presentsCredentials(client.presented)) {
+        seen.caller = await authenticateCaller(deps, client.presented, grant.grantType, seen.grant);
         requireGrantAllowed(seen.caller.app, grant);
       }
-      seen.result = await grant.handle({ params, caller: seen.caller, clientId: seen.presented.clientId, ip: ctx.ip, trace: seen.grant }, deps);
-    } catch (error) {
-      if (error instanceof OAuthError && (error.error === 'invalid_client' || error.error === 'invalid_grant')) deps.throttle.recordFailure(ctx.ip, caller);
-      throw error;
-    }
+      return grant.handle({ params, caller: seen.caller, clientId: client.presented.clientId, ip: ctx.ip, trace: seen.grant }, deps);
+    });
     ctx.body = seen.result.response;
   };
-}
-
-function presentsKnownSecret(deps: TokenEndpointDeps, presented: PresentedCredentials, name: string): boolean {
-  const secret = presented.secret?.value ?? presented.servicePassword?.password;
-  return secret !== undefined && deps.verifier.knows(secret, name);
 }
 
 function rawBody(ctx: Context): string {
