@@ -1,7 +1,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { rmSync } from 'node:fs';
 import { generateSecret } from '../../src/secrets/format.ts';
-import { prepareDatabase, runAdmin, startInstance, tempDir, testConfig, untilPropagated, type AdminRun, type Instance } from '../helpers/instance.ts';
+import { prepareDatabase, runAdmin, startInstance, tempDir, testConfig, untilPropagated, type Instance } from '../helpers/instance.ts';
+import { adminChecks } from '../helpers/admin-checks.ts';
 
 // Serial: every command opens its own Prisma client on the one SQLite file.
 const dir = tempDir();
@@ -22,26 +23,7 @@ test.before(async () => {
 });
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-async function ok(t: ExecutionContext, ...argv: string[]): Promise<AdminRun> {
-  const run = await admin(...argv);
-  t.is(run.code, 0, `${argv.join(' ')} → ${run.stderr}`);
-  t.is(run.stderr, '', argv.join(' '));
-  return run;
-}
-
-async function json<T = AccountView>(t: ExecutionContext, ...argv: string[]): Promise<T> {
-  return (await ok(t, ...argv, '--json')).json<T>();
-}
-
-/** A refusal: exit 1, nothing on stdout, exactly one `error: ...` line on stderr. */
-async function refused(t: ExecutionContext, argv: string[], reason: RegExp | string): Promise<void> {
-  const run = await admin(...argv);
-  t.is(run.code, 1, `${argv.join(' ')} should fail`);
-  t.is(run.stdout, '', argv.join(' '));
-  t.regex(run.stderr, /^error: [^\n]+\n$/, argv.join(' '));
-  if (typeof reason === 'string') t.is(run.stderr, `error: ${reason}\n`, argv.join(' '));
-  else t.regex(run.stderr, reason, argv.join(' '));
-}
+const { ok, json, refused } = adminChecks<AccountView>(admin);
 
 type AccountView = {
   username: string;
