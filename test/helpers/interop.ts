@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { importPKCS8, type CryptoKey } from 'jose';
-import { startInstance, type Instance } from './instance.ts';
+import { createApp, startInstance, type Instance } from './instance.ts';
 import { freePort } from './process.ts';
 
 export interface ReachableInstance extends Instance {
@@ -74,4 +74,25 @@ export function recordingFetch(): { fetch: typeof fetch; bodies: URLSearchParams
     return fetch(input, init);
   };
   return { fetch: recording, bodies };
+}
+
+/** A reachable server with `billing` (client secret) and `partner`, one application holding an RSA, an EC and an Ed25519 certificate. */
+export interface PartnerFixture {
+  tm: ReachableInstance;
+  /** billing's client secret */
+  secret: string;
+  certificates: Map<KeyKind, ClientCertificate>;
+}
+
+export async function startPartnerFixture(): Promise<PartnerFixture> {
+  const tm = await startReachable();
+  const secret = await createApp(tm, 'billing');
+  await admin(tm, 'app', 'create', 'partner', '--scopes', 'read write', '--default-scopes', 'read', '--audiences', 'https://api.example');
+  const certificates = new Map<KeyKind, ClientCertificate>();
+  for (const kind of ['rsa', 'ec', 'ed25519'] as const) {
+    const certificate = await clientCertificate(tm.dir, `partner-${kind}`, kind);
+    certificates.set(kind, certificate);
+    await admin(tm, 'cert', 'add', `partner-${kind}`, '--file', certificate.certFile, '--app', 'partner');
+  }
+  return { tm, secret, certificates };
 }

@@ -5,24 +5,17 @@ import test, { type ExecutionContext } from 'ava';
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { createApp } from '../helpers/instance.ts';
-import { admin, clientCertificate, recordingFetch, startReachable, type ClientCertificate, type KeyKind, type ReachableInstance } from '../helpers/interop.ts';
+import { recordingFetch, startPartnerFixture, startReachable, type ClientCertificate, type KeyKind, type ReachableInstance } from '../helpers/interop.ts';
 
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 // the library refuses http:// unless told; this is its documented option for that
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
 let tm: ReachableInstance;
 let secret: string;
-const certificates = new Map<KeyKind, ClientCertificate>();
+let certificates: Map<KeyKind, ClientCertificate>;
 
 test.before(async () => {
-  tm = await startReachable();
-  secret = await createApp(tm, 'billing');
-  await admin(tm, 'app', 'create', 'partner', '--scopes', 'read write', '--default-scopes', 'read', '--audiences', 'https://api.example');
-  for (const kind of ['ec', 'rsa', 'ed25519'] as const) {
-    const certificate = await clientCertificate(tm.dir, `partner-${kind}`, kind);
-    certificates.set(kind, certificate);
-    await admin(tm, 'cert', 'add', `partner-${kind}`, '--file', certificate.certFile, '--app', 'partner');
-  }
+  ({ tm, secret, certificates } = await startPartnerFixture());
 });
 test.after.always(() => tm?.close());
 

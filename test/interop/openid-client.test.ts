@@ -5,25 +5,17 @@ import test, { type ExecutionContext } from 'ava';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { createApp } from '../helpers/instance.ts';
-import { admin, clientCertificate, recordingFetch, startReachable, type ClientCertificate, type KeyKind, type ReachableInstance } from '../helpers/interop.ts';
+import { admin, clientCertificate, recordingFetch, startPartnerFixture, startReachable, type ClientCertificate, type KeyKind, type ReachableInstance } from '../helpers/interop.ts';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 // the library refuses http:// unless told; this is its documented switch for that
 const insecure = { execute: [client.allowInsecureRequests] };
 let tm: ReachableInstance;
 let secret: string;
-const certificates = new Map<KeyKind, ClientCertificate>();
+let certificates: Map<KeyKind, ClientCertificate>;
 
 test.before(async () => {
-  tm = await startReachable();
-  secret = await createApp(tm, 'billing');
-  // one application, three certificates of three key types bound to it
-  await admin(tm, 'app', 'create', 'partner', '--scopes', 'read write', '--default-scopes', 'read', '--audiences', 'https://api.example');
-  for (const kind of ['rsa', 'ec', 'ed25519'] as const) {
-    const certificate = await clientCertificate(tm.dir, `partner-${kind}`, kind);
-    certificates.set(kind, certificate);
-    await admin(tm, 'cert', 'add', `partner-${kind}`, '--file', certificate.certFile, '--app', 'partner');
-  }
+  ({ tm, secret, certificates } = await startPartnerFixture());
 });
 test.after.always(() => tm?.close());
 
