@@ -92,12 +92,12 @@ async function verify(deps: AssertionDeps, token: string, request: AssertionRequ
   // refusals of a claim after a source's key verified the signature, tried further: another source of
   // the same issuer (another tenant, other audiences) may be the one the JWT is for
   const claimRefusals: { error: InputJwtError; anchor: TrustAnchor; app: Application | undefined }[] = [];
-  let accepted: { anchor: TrustAnchor; app: Application | undefined; verified: VerifiedInputJwt; policy: InputJwtPolicy } | undefined;
+  let accepted: { anchor: TrustAnchor; app: Application | undefined; own: boolean; verified: VerifiedInputJwt; policy: InputJwtPolicy } | undefined;
   for (const { anchor, app } of candidates) {
     const own = app !== undefined && iss === app.clientId;
     const policy = policyFor(deps.config, anchor, own, iss, request.acceptAccessTokens === true);
     try {
-      accepted = { anchor, app, policy, verified: await verifyInputJwt(token, policy, anchor.resolve) };
+      accepted = { anchor, app, own, policy, verified: await verifyInputJwt(token, policy, anchor.resolve) };
       break;
     } catch (error) {
       if (!(error instanceof InputJwtError)) throw error;
@@ -120,8 +120,7 @@ async function verify(deps: AssertionDeps, token: string, request: AssertionRequ
     attribution.app = await refusedApplication(deps, claimRefusals);
     throw first.error;
   }
-  const { anchor, app, verified, policy } = accepted;
-  const own = app !== undefined && iss === app.clientId;
+  const { anchor, app, own, verified, policy } = accepted;
   const target = app ?? (await soleApplication(deps, anchor));
   attribution.app = target;
   if (!target.enabled) throw new InputJwtError('application disabled');
