@@ -4,6 +4,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultMaxConnections } from './fd-limit.ts';
 
+/** The longest access-token lifetime any setting allows: whatever was issued has expired this long after. */
+export const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
+
 export const SIGNING_ALGS = ['RS256', 'PS256', 'ES256', 'EdDSA'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
 
@@ -47,7 +50,7 @@ const schema = z.object({
     .default('file:./data/tokenmint.db'),
   KEY_ENCRYPTION_KEY: keyEncryptionKey.optional(),
   SIGNING_ALG: z.enum(SIGNING_ALGS, { message: `must be one of ${SIGNING_ALGS.join(', ')}` }).default('RS256'),
-  ACCESS_TOKEN_TTL: int(30, 86_400).default(600),
+  ACCESS_TOKEN_TTL: int(30, MAX_ACCESS_TOKEN_TTL_SECONDS).default(600),
   KEY_ROTATION_DAYS: int(1, 3650).default(90),
   WORKERS: int(1, 256).optional(),
   MAX_CONNECTIONS: int(1, 1_000_000).optional(),

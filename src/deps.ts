@@ -14,6 +14,7 @@ import { listSigningKeys } from './store/keys.ts';
 import { fetchOptions } from './trust/fetch-source-keys.ts';
 import { JwksKeyCache } from './trust/jwks-key-cache.ts';
 import { createPrisma, type Db } from './store/prisma.ts';
+import { RevocationList } from './tokens/revocation-list.ts';
 
 /** The long-lived parts of a serving process, built once. */
 export interface Deps {
@@ -29,6 +30,7 @@ export interface Deps {
   throttle: FailureThrottle;
   jwksKeys: JwksKeyCache;
   keystore: () => Keystore;
+  revocations: RevocationList;
   close(): Promise<void>;
 }
 
@@ -57,7 +59,9 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
     }
   };
   state.onChange(() => void reloadKeys());
+  const revocations = new RevocationList(db, log, options.pollMs);
   await state.start();
+  await revocations.start();
   database.start();
   writer.start();
   auditGuard.start();
@@ -75,8 +79,10 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
     throttle: new FailureThrottle({ perCaller: config.authFailuresPerMinute, perAddress: config.authFailuresPerMinutePerAddress }),
     jwksKeys: new JwksKeyCache({ db, log, fetch: fetchOptions(config), cooldownMs: config.jwksRefreshCooldownMs }),
     keystore: () => keystore,
+    revocations,
     async close() {
       state.stop();
+      revocations.stop();
       database.stop();
       auditGuard.close();
       await writer.close();

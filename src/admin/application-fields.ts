@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_ACCESS_TOKEN_TTL_SECONDS } from '../config.ts';
 import { CLIENT_AUTH_METHODS, type Application, type PolicyMode } from '../store/types.ts';
 import { AdminError } from './errors.ts';
 import { check, grantTypes, scopeToken } from './input.ts';
@@ -45,7 +46,7 @@ export function applicationFields(input: ApplicationFieldInput, current: Applica
   if (missing) throw new AdminError(`default scope ${JSON.stringify(missing)} is not among the application's scopes`);
   const audiences = input.audiences === undefined ? current.audiences : check(z.array(audience), input.audiences, 'audience');
   if (audiences.length === 0) throw new AdminError('give at least one --audiences: every access token names its audience, and the first is the default');
-  const ttl = input.ttlSeconds === undefined ? current.accessTokenTtl : input.ttlSeconds === null ? null : check(z.number().int().min(30).max(86_400), input.ttlSeconds, 'ttl');
+  const ttl = input.ttlSeconds === undefined ? current.accessTokenTtl : input.ttlSeconds === null ? null : check(z.number().int().min(30).max(MAX_ACCESS_TOKEN_TTL_SECONDS), input.ttlSeconds, 'ttl');
   const policyMode = input.policyMode === undefined ? current.policyMode : (check(z.enum(['all', 'any']), input.policyMode, 'policy mode') as PolicyMode);
   if (input.grants !== undefined && input.grants.length === 0) throw new AdminError('--grants must name at least one grant type');
   const authMethods = input.authMethods === undefined ? current.authMethods : input.authMethods === null ? null : [...new Set(check(z.array(z.enum(CLIENT_AUTH_METHODS)).min(1, 'name at least one method'), input.authMethods, 'auth method'))];

@@ -14,6 +14,7 @@ import { registerCertificateCommands } from './cli-certificates.ts';
 import { registerJwksCommands } from './cli-jwks.ts';
 import { registerPolicyCommands } from './cli-policies.ts';
 import { registerServiceAccountCommands } from './cli-service-accounts.ts';
+import { registerTokenCommands } from './cli-tokens.ts';
 import { AdminError } from './errors.ts';
 import { parseDuration } from './input.ts';
 import { formatRecord, formatTable, type Output } from './output.ts';
@@ -40,6 +41,7 @@ function program(run: Run, out: Output, err: Output): Command {
   registerCertificateCommands(root, leaf, run);
   registerJwksCommands(root, leaf, run);
   registerPolicyCommands(root, leaf, run);
+  registerTokenCommands(root, leaf, run);
   leaf(root, 'check', "SQLite's full integrity check of the database (PRAGMA integrity_check)").action(run(async (ctx) => ({ record: await checkDatabase(ctx) })));
 
   const keys = root.command('keys').description('signing keys');

@@ -22,9 +22,10 @@ export async function authenticateClientAssertion(
   clientId: string | undefined,
   type: string,
   value: string,
-  grantType: string,
+  /** only the application's own keys, not a federated issuer's: a federated assertion names a subject of its own */
+  ownOnly: boolean,
   trace: AssertionTrace = {},
-): Promise<Caller> {
+): Promise<Extract<Caller, { kind: 'assertion' }>> {
   if (type !== JWT_BEARER_ASSERTION_TYPE) throw invalidClient('unsupported client_assertion_type', `client_assertion_type ${type.slice(0, 100)}`);
   let app: Application | undefined;
   if (clientId !== undefined) {
@@ -34,8 +35,7 @@ export async function authenticateClientAssertion(
   }
   let assertion;
   try {
-    // a federated assertion names a subject of its own, which only client_credentials can carry
-    assertion = await verifyAssertion(deps, value, { app, ownOnly: grantType !== 'client_credentials' });
+    assertion = await verifyAssertion(deps, value, { app, ownOnly });
   } catch (error) {
     if (error instanceof AssertionError) {
       trace.app = error.app;

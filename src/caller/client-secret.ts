@@ -12,7 +12,7 @@ export async function authenticateClientSecret(
   clientId: string,
   secret: string,
   method: 'client_secret_basic' | 'client_secret_post',
-): Promise<Caller> {
+): Promise<Extract<Caller, { kind: 'application' }>> {
   const app = await deps.state.application(clientId);
   const parsed = parseSecret(secret);
   const usable = app && app.enabled && app.secretHash && app.secretId && parsed?.kind === 'client-secret' && parsed.id === app.secretId;

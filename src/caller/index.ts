@@ -4,9 +4,9 @@ import { authenticateAppPassword } from './app-password.ts';
 import { authenticateClientAssertion, type AssertionTrace } from './client-assertion.ts';
 import { authenticateClientSecret } from './client-secret.ts';
 import type { PresentedCredentials } from './presented.ts';
-import type { Caller, CallerDeps } from './types.ts';
+import type { ApplicationCaller, Caller, CallerDeps } from './types.ts';
 
-export type { Caller, CallerDeps } from './types.ts';
+export type { ApplicationCaller, Caller, CallerDeps } from './types.ts';
 
 /** True when the request carries any client credentials (a client_id alone is none). */
 export function presentsCredentials(presented: PresentedCredentials): boolean {
@@ -29,7 +29,23 @@ export async function authenticateCaller(deps: CallerDeps, presented: PresentedC
   if (!clientId && !assertion) throw invalidRequest('client_id is required with username and password');
   // a malformed client_id names no application: refused before any lookup, cache entry or argon2 work
   if (clientId !== undefined && !isIdentifier(clientId)) throw invalidClient('client authentication failed', 'malformed client_id');
-  if (assertion) return authenticateClientAssertion(deps, clientId, assertion.type, assertion.value, grantType, trace);
+  // a federated assertion names a subject of its own, which only client_credentials can carry
+  if (assertion) return authenticateClientAssertion(deps, clientId, assertion.type, assertion.value, grantType !== 'client_credentials', trace);
   if (servicePassword) return authenticateAppPassword(deps, clientId!, servicePassword.username, servicePassword.password);
+  return authenticateClientSecret(deps, clientId!, secret!.value, secret!.method);
+}
+
+/**
+ * The caller of /introspect and /revoke: an application itself, by its secret or its own key
+ * (private_key_jwt). Service accounts and federated assertions get tokens; they do not manage them.
+ */
+export async function authenticateApplication(deps: CallerDeps, presented: PresentedCredentials, trace: AssertionTrace = {}): Promise<ApplicationCaller> {
+  const { clientId, servicePassword, assertion, secret } = presented;
+  if (servicePassword) throw invalidClient('only an application authenticates here, not a service account', 'service-account credentials');
+  if (!assertion && !(secret && clientId)) {
+    throw invalidClient('client authentication is required', clientId ? 'client_id without credentials' : 'no credentials');
+  }
+  if (clientId !== undefined && !isIdentifier(clientId)) throw invalidClient('client authentication failed', 'malformed client_id');
+  if (assertion) return authenticateClientAssertion(deps, clientId, assertion.type, assertion.value, true, trace);
   return authenticateClientSecret(deps, clientId!, secret!.value, secret!.method);
 }

@@ -16,6 +16,9 @@ export type Caller =
   | { kind: 'service-account'; app: Application; account: ServiceAccount; appPasswordId: string }
   | { kind: 'assertion'; app: Application; assertion: VerifiedAssertion };
 
+/** A caller that is an application itself, by its secret or its own key, never on another's behalf. */
+export type ApplicationCaller = Extract<Caller, { kind: 'application' }> | Extract<Caller, { kind: 'assertion' }>;
+
 export interface CallerDeps {
   config: Config;
   db: Db;

@@ -1,8 +1,9 @@
+import type { Context } from 'koa';
 import type { FormParams } from '../caller/presented.ts';
 import { invalidRequest } from '../errors.ts';
 
 /** Parameters that carry credentials: never accepted in a URL, where they end up in logs. */
-export const CREDENTIAL_PARAMETERS = ['client_secret', 'password', 'client_assertion', 'assertion', 'subject_token', 'actor_token'];
+export const CREDENTIAL_PARAMETERS = ['client_secret', 'password', 'client_assertion', 'assertion', 'subject_token', 'actor_token', 'token'];
 
 export type { FormParams } from '../caller/presented.ts';
 
@@ -42,6 +43,12 @@ export function parseForm(body: string): FormParams {
     params.add(name, value);
   }
   return params;
+}
+
+/** The form body exactly as it arrived (koa-bodyparser keeps it), for parseForm's stricter rules. */
+export function rawBody(ctx: Context): string {
+  const raw = (ctx.request as { rawBody?: unknown }).rawBody;
+  return typeof raw === 'string' ? raw : '';
 }
 
 export function rejectCredentialsInQuery(querystring: string): void {

@@ -5,7 +5,10 @@ import { invalidRequest } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { liveness, readiness } from './health.ts';
 import { auditTokenRequests } from './token-audit.ts';
+import { introspectionEndpoint } from './introspection-endpoint.ts';
+import { revocationEndpoint } from './revocation-endpoint.ts';
 import { MAX_FORM_BYTES, noStore, requireForm, tokenEndpoint } from './token-endpoint.ts';
+import { auditTokenManagement } from './token-management-audit.ts';
 import { issuerPath, jwks, serverMetadata } from './well-known.ts';
 
 const formBody = bodyParser({ enableTypes: ['form'], formLimit: `${MAX_FORM_BYTES}b`, strict: true });
@@ -22,8 +25,12 @@ export function routes(deps: Deps): Router {
   const at = (route: string) => (path ? [route, `${path}${route}`] : route);
   router.post(at('/token'), noStore, auditTokenRequests(deps.auditGuard), requireForm, formBody, tokenEndpoint(deps));
   router.all(at('/token'), noStore, postOnly);
+  router.post(at('/introspect'), noStore, auditTokenManagement(deps.auditGuard, 'token.introspected'), requireForm, formBody, introspectionEndpoint(deps));
+  router.all(at('/introspect'), noStore, postOnly);
+  router.post(at('/revoke'), noStore, auditTokenManagement(deps.auditGuard, 'token.revoked'), requireForm, formBody, revocationEndpoint(deps));
+  router.all(at('/revoke'), noStore, postOnly);
   router.get(at('/.well-known/jwks.json'), jwks(deps.keystore));
-  const metadata = serverMetadata(deps.config, deps.state);
+  const metadata = serverMetadata(deps.config, deps.state, deps.keystore);
   router.get(at('/.well-known/openid-configuration'), metadata);
   router.get(at('/.well-known/oauth-authorization-server'), metadata);
   // RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path

@@ -1,11 +1,11 @@
 // POST /token (RFC 6749 §3.2): parse → pick the grant → authenticate the caller → issue → respond.
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import { authenticateCaller, presentsCredentials, type CallerDeps } from '../caller/index.ts';
 import { countingFailures, readClientCredentials, refuseIfThrottled } from './client-credentials.ts';
 import { tokenRequestTrace } from './token-audit.ts';
 import { invalidRequest, unsupportedGrantType } from '../errors.ts';
 import { GRANTS, requireGrantAllowed, type Grant, type GrantDeps } from '../grants/index.ts';
-import { isFormContentType, parseForm, rejectCredentialsInQuery, type FormParams } from './form.ts';
+import { isFormContentType, parseForm, rawBody, rejectCredentialsInQuery, type FormParams } from './form.ts';
 
 export type TokenEndpointDeps = CallerDeps & GrantDeps;
 
@@ -46,11 +46,6 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
     });
     ctx.body = seen.result.response;
   };
-}
-
-function rawBody(ctx: Context): string {
-  const raw = (ctx.request as { rawBody?: unknown }).rawBody;
-  return typeof raw === 'string' ? raw : '';
 }
 
 function pickGrant(params: FormParams): Grant {

@@ -3,6 +3,7 @@ import type { Config } from '../config.ts';
 import { GRANTS } from '../grants/index.ts';
 import type { Keystore } from '../keys/keystore.ts';
 import type { CachedState } from '../store/cached-state.ts';
+import { CLIENT_AUTH_METHODS } from '../store/types.ts';
 import { ASYMMETRIC_ALGS } from '../trust/verify-input-jwt.ts';
 
 const JWKS_MAX_AGE_SECONDS = 300;
@@ -31,7 +32,7 @@ export function issuerPath(config: Config): string {
  * RFC 8414 authorization server metadata; also served as OpenID discovery (the same document at the
  * place OIDC clients look: tokenmint is no OpenID Provider and issues no ID tokens).
  */
-export function serverMetadata(config: Config, state: CachedState): Middleware {
+export function serverMetadata(config: Config, state: CachedState, keystore: () => Keystore): Middleware {
   const base = config.issuer.replace(/\/$/, '');
   const grantTypes = [...GRANTS.keys()].filter((g) => g !== 'password');
   const fixed = {
@@ -39,8 +40,14 @@ export function serverMetadata(config: Config, state: CachedState): Middleware {
     token_endpoint: `${base}/token`,
     jwks_uri: `${base}/.well-known/jwks.json`,
     grant_types_supported: grantTypes,
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+    token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
     token_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
+    introspection_endpoint: `${base}/introspect`,
+    introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    introspection_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
+    revocation_endpoint: `${base}/revoke`,
+    revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+    revocation_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
     // RFC 8414 requires the member, and there is no authorization endpoint: "none" (OAuth 2.0 Multiple
     // Response Type Encoding Practices §4) is the registered value that issues nothing there
     response_types_supported: ['none'],
@@ -49,12 +56,15 @@ export function serverMetadata(config: Config, state: CachedState): Middleware {
   };
   return async (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=60');
+    const active = keystore().active;
+    // RFC 9701 §6: an introspection answer can be a JWT, signed with the key that signs tokens
+    const document = active ? { ...fixed, introspection_signing_alg_values_supported: [active.alg] } : fixed;
     if (!config.publishScopes) {
-      ctx.body = fixed;
+      ctx.body = document;
       return;
     }
     // published only on request: scope names can tell an anonymous caller what the APIs behind are
     const scopes = [...new Set((await state.applications()).filter((app) => app.enabled).flatMap((app) => app.scopes))].sort();
-    ctx.body = scopes.length > 0 ? { ...fixed, scopes_supported: scopes } : fixed;
+    ctx.body = scopes.length > 0 ? { ...document, scopes_supported: scopes } : document;
   };
 }

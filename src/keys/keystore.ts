@@ -1,7 +1,13 @@
-import { createHash, type KeyObject, webcrypto } from 'node:crypto';
+import { createHash, createPublicKey, type JsonWebKey, type KeyObject, webcrypto } from 'node:crypto';
 import { importPKCS8 } from 'jose';
 import type { SigningKeyRecord } from '../store/types.ts';
 import { decryptPrivateKey } from './encryption.ts';
+
+/** A published key, as verifying one of the issuer's own tokens needs it. */
+export interface PublishedKey {
+  alg: string;
+  key: KeyObject;
+}
 
 export interface ActiveSigningKey {
   kid: string;
@@ -16,7 +22,13 @@ export class Keystore {
     /** the JWKS document, serialised once */
     readonly jwksBody: string,
     readonly jwksEtag: string,
+    private readonly published: ReadonlyMap<string, PublishedKey>,
   ) {}
+
+  /** A key this issuer still publishes, by kid: only those vouch for its own tokens. */
+  publishedKey(kid: string): PublishedKey | undefined {
+    return this.published.get(kid);
+  }
 
   static async load(records: SigningKeyRecord[], kek: Buffer, now = new Date()): Promise<Keystore> {
     const published = records.filter((r) => r.state !== 'retired' || (r.publishUntil !== null && r.publishUntil > now));
@@ -26,7 +38,8 @@ export class Keystore {
     const active = record
       ? { kid: record.kid, alg: record.alg, key: await importPKCS8(decryptPrivateKey(kek, record.kid, record.privateKey), record.alg) }
       : null;
-    return new Keystore(active, jwksBody, jwksEtag);
+    const keys = new Map(published.map((r) => [r.kid, { alg: r.alg, key: createPublicKey({ key: publicJwk(r) as JsonWebKey, format: 'jwk' }) }]));
+    return new Keystore(active, jwksBody, jwksEtag, keys);
   }
 }
 

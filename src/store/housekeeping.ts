@@ -2,6 +2,7 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { purgeAuditEventBatch } from './audit.ts';
 import { purgeUsedAssertionBatch } from './replay.ts';
+import { purgeRevocationBatch } from './revocations.ts';
 import { createPrisma, type Db } from './prisma.ts';
 
 const HOUR_MS = 3_600_000;
@@ -16,8 +17,8 @@ export interface PurgeOptions {
 const DEFAULTS: PurgeOptions = { batchSize: 2000, pauseMs: 50 };
 
 /**
- * Deletes audit events older than AUDIT_RETENTION_DAYS and replay records of expired
- * assertions, now and every hour (primary process only). It deletes in small batches with pauses
+ * Deletes audit events older than AUDIT_RETENTION_DAYS, replay records of expired assertions
+ * and revocations of expired tokens, now and every hour (primary process only). It deletes in small batches with pauses
  * between them, so that however much has piled up, no statement holds the write lock (or the
  * primary's event loop, which hands out every new connection) for more than a few milliseconds.
  */
@@ -46,11 +47,17 @@ export function scheduleHousekeeping(config: Config, log: Logger): { stop(): Pro
   };
 }
 
-export async function purgeExpired(db: Db, retentionDays: number, now: Date, options: PurgeOptions = DEFAULTS): Promise<{ auditEvents: number; usedAssertions: number }> {
+export async function purgeExpired(
+  db: Db,
+  retentionDays: number,
+  now: Date,
+  options: PurgeOptions = DEFAULTS,
+): Promise<{ auditEvents: number; usedAssertions: number; revocations: number }> {
   const before = new Date(now.getTime() - retentionDays * 24 * HOUR_MS);
   const auditEvents = await inBatches((limit) => purgeAuditEventBatch(db, before, limit), options);
   const usedAssertions = await inBatches((limit) => purgeUsedAssertionBatch(db, now, limit), options);
-  return { auditEvents, usedAssertions };
+  const revocations = await inBatches((limit) => purgeRevocationBatch(db, now, limit), options);
+  return { auditEvents, usedAssertions, revocations };
 }
 
 async function inBatches(batch: (limit: number) => Promise<number>, options: PurgeOptions): Promise<number> {

@@ -171,7 +171,9 @@ async function candidateAnchors(deps: AssertionDeps, iss: string, named: Applica
 
 function policyFor(config: Config, anchor: TrustAnchor, own: boolean, iss: string, acceptAccessTokens: boolean): InputJwtPolicy {
   if (own) {
-    const values = config.clientAssertionAudience === 'compat' ? [config.issuer, `${config.issuer.replace(/\/$/, '')}/token`] : [config.issuer];
+    const base = config.issuer.replace(/\/$/, '');
+    // older clients name the endpoint they post to: with compat, any endpoint of this issuer's that authenticates clients
+    const values = config.clientAssertionAudience === 'compat' ? [config.issuer, `${base}/token`, `${base}/introspect`, `${base}/revoke`] : [config.issuer];
     const audience: InputJwtPolicy['audience'] = { mode: 'exactly-one', values };
     return { algorithms: anchor.algorithms, issuer: iss, audience, ...OWN_ASSERTION_RULES, subject: iss, acceptAccessTokens: false };
   }

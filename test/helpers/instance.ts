@@ -29,6 +29,8 @@ export interface Instance {
   admin(...argv: string[]): Promise<AdminRun>;
   /** POST /token with a form body (values may be arrays for repeated parameters) */
   token(form: Record<string, string | string[]> | string, headers?: Record<string, string>): Promise<Response>;
+  /** POST a form to any endpoint (`/introspect`, `/revoke`) */
+  post(path: string, form: Record<string, string | string[]> | string, headers?: Record<string, string>): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -88,18 +90,20 @@ export async function startInstance(env: Record<string, string> = {}, options: I
   const kek = await prepare(config, log);
   const serving = await serve(config, log, kek, { pollMs: 100, ...options.deps });
   const url = `http://127.0.0.1:${serving.port}`;
+  const post = (path: string, form: Record<string, string | string[]> | string, headers: Record<string, string> = {}) =>
+    fetch(`${url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: typeof form === 'string' ? form : formBody(form),
+    });
   return {
     dir,
     config,
     serving,
     url,
     admin: (...argv) => runAdmin(config, argv),
-    token: (form, headers = {}) =>
-      fetch(`${url}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
-        body: typeof form === 'string' ? form : formBody(form),
-      }),
+    token: (form, headers = {}) => post('/token', form, headers),
+    post,
     async close() {
       await serving.close();
       rmSync(dir, { recursive: true, force: true });

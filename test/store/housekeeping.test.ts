@@ -4,12 +4,13 @@ import { rmSync } from 'node:fs';
 import { purgeExpired } from '../../src/store/housekeeping.ts';
 import { createPrisma } from '../../src/store/prisma.ts';
 import { recordFirstUse } from '../../src/store/replay.ts';
+import { revokeTokenId } from '../../src/store/revocations.ts';
 import { prepareDatabase, runAdmin, tempDir, testConfig } from '../helpers/instance.ts';
 import { runAdminCli } from '../../src/admin/cli.ts';
 
 const DAY = 86_400_000;
 
-test('expired audit events and replay records are purged in batches; recent ones stay', async (t) => {
+test('expired audit events, replay records and revocations are purged in batches; recent ones stay', async (t) => {
   const dir = tempDir();
   const config = testConfig(dir);
   await prepareDatabase(config);
@@ -21,11 +22,14 @@ test('expired audit events and replay records are purged in batches; recent ones
     await db.auditEvent.createMany({ data: Array.from({ length: 5 }, () => event(new Date(now.getTime() - DAY))) });
     for (let i = 0; i < 30; i++) await recordFirstUse(db, 'https://ci.example', `old-${i}`, new Date(now.getTime() - 60_000));
     await recordFirstUse(db, 'https://ci.example', 'live', new Date(now.getTime() + 60_000));
+    for (let i = 0; i < 7; i++) await revokeTokenId(db, { jti: `expired-token-${i}`, clientId: 'billing', expiresAt: new Date(now.getTime() - 1000) });
+    await revokeTokenId(db, { jti: 'live-token-0', clientId: 'billing', expiresAt: new Date(now.getTime() + 60_000) });
 
     const removed = await purgeExpired(db, 30, now, { batchSize: 400, pauseMs: 1 });
-    t.deepEqual(removed, { auditEvents: 2500, usedAssertions: 30 });
+    t.deepEqual(removed, { auditEvents: 2500, usedAssertions: 30, revocations: 7 });
     t.is(await db.auditEvent.count({ where: { action: 'token.issued' } }), 5);
     t.deepEqual((await db.usedAssertion.findMany()).map((r) => r.jti), ['live']);
+    t.deepEqual((await db.tokenRevocation.findMany()).map((r) => r.jti), ['live-token-0']);
   } finally {
     await db.$disconnect();
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,99 @@
+import type { Logger } from '../logger.ts';
+import type { Db } from '../store/prisma.ts';
+import { revocationsAfter, type RevocationRecord } from '../store/revocations.ts';
+
+const LOAD_BATCH = 5000;
+const PRUNE_EVERY_MS = 60_000;
+
+/** What introspection asks about a verified token. */
+export interface RevocableToken {
+  jti: string;
+  clientId: string;
+  /** seconds since the epoch, as the token states it */
+  issuedAt: number;
+}
+
+/**
+ * Every revocation that still matters, held in memory by each serving process: introspection asks
+ * it without a database round trip. New revocations are polled by id, so each poll reads only what
+ * was recorded since the last one (usually nothing), and a revocation made anywhere reaches every
+ * process within one poll interval.
+ */
+export class RevocationList {
+  /** jti → when the token expires (ms) */
+  private readonly tokens = new Map<string, number>();
+  /** client_id → tokens issued before this moment (ms) are revoked, until `until` */
+  private readonly applications = new Map<string, { before: number; until: number }>();
+  private lastId = 0;
+  private prunedAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly log: Logger,
+    private readonly pollMs = 500,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => void this.poll(), this.pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  isRevoked(token: RevocableToken): boolean {
+    if (this.tokens.has(token.jti)) return true;
+    const wide = this.applications.get(token.clientId);
+    // iat has whole seconds: a token issued in the second of the cut is counted as issued before it
+    return wide !== undefined && token.issuedAt * 1000 < wide.before;
+  }
+
+  /** Takes a revocation this process has just recorded, without waiting for the next poll. */
+  add(record: RevocationRecord): void {
+    if (record.jti !== null) {
+      this.tokens.set(record.jti, record.expiresAt.getTime());
+    } else if (record.clientId !== null && record.issuedBefore !== null) {
+      const known = this.applications.get(record.clientId);
+      const before = Math.max(known?.before ?? 0, record.issuedBefore.getTime());
+      this.applications.set(record.clientId, { before, until: Math.max(known?.until ?? 0, record.expiresAt.getTime()) });
+    }
+  }
+
+  get size(): number {
+    return this.tokens.size + this.applications.size;
+  }
+
+  /** Reads what was recorded since the last poll. */
+  async refresh(): Promise<void> {
+    for (;;) {
+      const records = await revocationsAfter(this.db, this.lastId, LOAD_BATCH);
+      const now = this.clock();
+      for (const record of records) if (record.expiresAt.getTime() > now) this.add(record);
+      if (records.length > 0) this.lastId = records[records.length - 1]!.id;
+      if (records.length < LOAD_BATCH) break;
+    }
+    this.prune();
+  }
+
+  private poll(): Promise<void> {
+    // one poll at a time: a slow database never piles them up
+    this.polling ??= this.refresh()
+      .catch((error: unknown) => this.log.error({ err: error }, 'reading token revocations failed; introspection keeps the revocations it has'))
+      .finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  /** Forgets revocations of tokens that have expired anyway (expired tokens are inactive without them). */
+  private prune(): void {
+    const now = this.clock();
+    if (now - this.prunedAt < PRUNE_EVERY_MS) return;
+    this.prunedAt = now;
+    for (const [jti, expires] of this.tokens) if (expires <= now) this.tokens.delete(jti);
+    for (const [clientId, wide] of this.applications) if (wide.until <= now) this.applications.delete(clientId);
+  }
+}
