@@ -84,6 +84,8 @@ try {
   const account = await admin(['service-account', 'create', 'bench-job', '--app', 'bench', '--permissions', 'read']);
   // an application of its own for the flood scenario, which runs after 'bench' gets policies
   const floodApp = await admin(['app', 'create', 'bench-flood', '--secret', '--audiences', 'https://api.example']);
+  // the resource server of https://api.example, introspecting the tokens it is sent
+  const api = await admin(['app', 'create', 'bench-api', '--secret', '--audiences', 'https://api.example']);
   const jwts = { RS256: await externalJwt('RS256'), ES256: await externalJwt('ES256') };
   await new Promise((r) => setTimeout(r, 1000));
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -115,6 +117,13 @@ try {
     body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: jwts.ES256 }).toString(),
   });
   await run('GET /.well-known/jwks.json', '/.well-known/jwks.json', { method: 'GET' });
+  // a token of bench-flood's, which has no policies
+  const floodBasic = `Basic ${Buffer.from(`bench-flood:${floodApp.client_secret}`).toString('base64')}`;
+  const issued = (await (await fetch(`${url}/token`, { method: 'POST', headers: { ...form, authorization: floodBasic }, body: 'grant_type=client_credentials' })).json()) as { access_token: string };
+  const introspection = { method: 'POST' as const, headers: { ...form, authorization: `Basic ${Buffer.from(`bench-api:${api.client_secret}`).toString('base64')}` }, body: `token=${issued.access_token}` };
+  const answer = (await (await fetch(`${url}/introspect`, introspection)).json()) as { active?: boolean };
+  if (answer.active !== true) throw new Error('the introspection scenario\'s token is not active');
+  await run('introspection, resource server, active token', '/introspect', introspection);
   await run('wrong secret (one argon2id verify each)', '/token', {
     method: 'POST',
     headers: { ...form, authorization: `Basic ${Buffer.from(`bench:${app.client_secret!.slice(0, -4)}AAAA`).toString('base64')}` },
@@ -123,8 +132,7 @@ try {
   }, 401);
 
   // a valid client beside a distributed flood of guesses for unknown clients (64 connections)
-  const floodAuth = `Basic ${Buffer.from(`bench-flood:${floodApp.client_secret}`).toString('base64')}`;
-  const valid = { url: `${url}/token`, connections: CONNECTIONS, duration: SECONDS, method: 'POST' as const, headers: { ...form, authorization: floodAuth }, body: 'grant_type=client_credentials' };
+  const valid = { url: `${url}/token`, connections: CONNECTIONS, duration: SECONDS, method: 'POST' as const, headers: { ...form, authorization: floodBasic }, body: 'grant_type=client_credentials' };
   await autocannon({ ...valid, connections: 4, duration: 1 });
   const alone = await autocannon(valid);
   const [beside, flood] = await Promise.all([

@@ -70,6 +70,7 @@ const schema = z.object({
   AUTH_FAILURES_PER_MINUTE: int(0, 1_000_000).default(60),
   AUTH_FAILURES_PER_MINUTE_PER_ADDRESS: int(1, 10_000_000).optional(),
   AUDIT_DENIED_PER_SECOND: int(1, 100_000).default(20),
+  REVOKED_TOKENS_PER_APPLICATION: int(1, 1_000_000).default(10_000),
   CLIENT_ASSERTION_AUDIENCE: z.enum(['strict', 'compat']).default('strict'),
   PUBLISH_SCOPES: bool.default(false),
   JWKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
@@ -107,6 +108,8 @@ export interface Config {
   readonly authFailuresPerMinutePerAddress: number;
   /** refused token requests audited one by one per second and process; beyond that they are summarised */
   readonly auditDeniedPerSecond: number;
+  /** tokens of one application revoked one by one and not yet expired, at most */
+  readonly revokedTokensPerApplication: number;
   readonly clientAssertionAudience: 'strict' | 'compat';
   readonly jwksAllowPrivateNetworks: boolean;
   /** discovery's scopes_supported lists every enabled application's scopes (off: not published) */
@@ -169,6 +172,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     authFailuresPerMinute: c.AUTH_FAILURES_PER_MINUTE,
     authFailuresPerMinutePerAddress: c.AUTH_FAILURES_PER_MINUTE_PER_ADDRESS ?? Math.max(1, c.AUTH_FAILURES_PER_MINUTE * 10),
     auditDeniedPerSecond: c.AUDIT_DENIED_PER_SECOND,
+    revokedTokensPerApplication: c.REVOKED_TOKENS_PER_APPLICATION,
     clientAssertionAudience: c.CLIENT_ASSERTION_AUDIENCE,
     jwksAllowPrivateNetworks: c.JWKS_ALLOW_PRIVATE_NETWORKS,
     publishScopes: c.PUBLISH_SCOPES,

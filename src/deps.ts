@@ -15,6 +15,7 @@ import { fetchOptions } from './trust/fetch-source-keys.ts';
 import { JwksKeyCache } from './trust/jwks-key-cache.ts';
 import { createPrisma, type Db } from './store/prisma.ts';
 import { RevocationList } from './tokens/revocation-list.ts';
+import { joinRevocationRelay } from './tokens/revocation-relay.ts';
 
 /** The long-lived parts of a serving process, built once. */
 export interface Deps {
@@ -60,6 +61,7 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
   };
   state.onChange(() => void reloadKeys());
   const revocations = new RevocationList(db, log, options.pollMs);
+  joinRevocationRelay(revocations);
   await state.start();
   await revocations.start();
   database.start();

@@ -8,6 +8,7 @@ import { scheduleHousekeeping } from './store/housekeeping.ts';
 import { answerPings, watchWorkers } from './cluster-watch.ts';
 import { KeyEncryptionKeyError, readKeyEncryptionKey } from './keys/key-encryption-key.ts';
 import { DatabaseFileError } from './store/sqlite-file.ts';
+import { relayRevocations } from './tokens/revocation-relay.ts';
 
 function readConfig(): Config {
   try {
@@ -50,6 +51,7 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
       }
     });
   };
+  relayRevocations();
   for (let i = 0; i < config.workers; i++) fork();
   let watching = false;
   cluster.on('listening', (worker, address) => {

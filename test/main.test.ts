@@ -2,6 +2,7 @@ import test from 'ava';
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { issuerKey } from './helpers/external-issuer.ts';
@@ -64,6 +65,45 @@ test('several workers share the port, all see admin changes within 2 seconds, an
     t.is(code, 0);
   }
 });
+
+test('with several workers, a token revoked at one worker is inactive at every worker for the very next request', async (t) => {
+  const dir = tempDir();
+  const port = await freePort();
+  const env = { DATABASE_URL: `file:${join(dir, 'tokenmint.db')}`, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', ISSUER_URL: 'https://issuer.example' };
+  const { child, output } = start(env);
+  try {
+    t.true(await waitReady(`http://127.0.0.1:${port}`), output().stderr);
+    const config = testConfig(dir, { ...env, LOG_LEVEL: 'silent' });
+    const secret = (await runAdmin(config, ['app', 'create', 'revoker', '--secret', '--audiences', 'https://api.example', '--json'])).json<{ client_secret: string }>().client_secret;
+    await new Promise((r) => setTimeout(r, 2000));
+    const authorization = basic('revoker', secret);
+    // a new connection per request: the primary hands connections to the workers in turn
+    const post = (path: string, form: Record<string, string>) => freshConnectionPost(port, path, formBody(form), authorization);
+    const issued = JSON.parse((await post('/token', { grant_type: 'client_credentials' })).body) as { access_token: string };
+    const token = issued.access_token;
+    const before = await Promise.all(Array.from({ length: 4 }, () => post('/introspect', { token })));
+    t.true(before.every((r) => JSON.parse(r.body).active === true));
+    t.is((await post('/revoke', { token })).status, 200);
+    const after: string[] = [];
+    for (let i = 0; i < 10; i++) after.push((await post('/introspect', { token })).body);
+    t.deepEqual(after, Array(10).fill('{"active":false}'));
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+});
+
+function freshConnectionPost(port: number, path: string, body: string, authorization: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent: false, headers: { 'content-type': 'application/x-www-form-urlencoded', authorization } }, (res) => {
+      let text = '';
+      res.on('data', (chunk) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 test('a single-use assertion presented concurrently to several worker processes succeeds exactly once', async (t) => {
   const dir = tempDir();

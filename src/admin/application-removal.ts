@@ -1,7 +1,9 @@
 import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
 import { deleteApplication, findApplicationDependents, type ApplicationDependents } from '../store/applications.ts';
 import { deleteServiceAccounts } from '../store/service-accounts.ts';
+import { revokeIssuedBefore } from '../store/revocations.ts';
 import type { Application } from '../store/types.ts';
+import { MAX_ACCESS_TOKEN_TTL_SECONDS } from '../config.ts';
 import { existingApplication } from './applications.ts';
 import type { AdminContext } from './context.ts';
 import { nameList } from './dependents.ts';
@@ -43,6 +45,7 @@ export async function removeApplication(ctx: AdminContext, clientId: string, for
     }
     await deleteServiceAccounts(tx, alone.map((a) => a.id));
     if (!(await deleteApplication(tx, clientId))) throw new AdminError(`no application ${JSON.stringify(clientId)}`);
+    await revokeIssuedBefore(tx, deletionCut(clientId));
     for (const username of removed.deletedServiceAccounts) {
       await recordAdminChange(tx, { action: 'service_account.deleted', clientId, subject: username, details: { reason: 'its only application was deleted' } });
     }
@@ -71,4 +74,17 @@ function describeDependents(dependents: ApplicationDependents): string | null {
   ];
   const parts = kinds.filter(([, , names]) => names.length > 0).map(([one, many, names]) => `${names.length === 1 ? one : many} ${nameList(names)}`);
   return parts.length > 0 ? parts.join('; ') : null;
+}
+
+/** How long running servers may take to see an admin change (2 s), with a margin. */
+const PROPAGATION_MS = 3000;
+
+/**
+ * Everything issued under the client_id until every server has seen the deletion: introspection
+ * answers it inactive, even should the client_id be created again at once and the old secret
+ * still be accepted somewhere for those seconds.
+ */
+function deletionCut(clientId: string, now = Date.now()): { clientId: string; issuedBefore: Date; expiresAt: Date } {
+  const issuedBefore = new Date(now + PROPAGATION_MS);
+  return { clientId, issuedBefore, expiresAt: new Date(issuedBefore.getTime() + MAX_ACCESS_TOKEN_TTL_SECONDS * 1000) };
 }

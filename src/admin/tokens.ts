@@ -8,7 +8,7 @@ import { AdminError } from './errors.ts';
 
 /** The jti of a token this issuer signed (base64url); anything else names no token. */
 const TOKEN_ID = /^[A-Za-z0-9_-]{8,128}$/;
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-](\d{2}):(\d{2}))$/;
 const MAX_LIFETIME_MS = MAX_ACCESS_TOKEN_TTL_SECONDS * 1000;
 
 /**
@@ -42,12 +42,22 @@ export async function revokeIssuedTokens(ctx: AdminContext, clientId: string, be
   });
 }
 
-/** `now`, or an ISO 8601 date and time with its offset (2026-11-30T12:00:00Z). */
+/** `now`, or an ISO 8601 date and time with its offset (2026-11-30T12:00:00Z) that names a real moment. */
 function moment(text: string, now: Date): Date {
-  if (text.trim() === 'now') return now;
-  const parsed = ISO_DATE_TIME.test(text.trim()) ? new Date(text.trim()) : undefined;
+  const trimmed = text.trim();
+  if (trimmed === 'now') return now;
+  const parts = ISO_DATE_TIME.exec(trimmed);
+  const parsed = parts && realCalendarTime(parts) ? new Date(trimmed) : undefined;
   if (!parsed || Number.isNaN(parsed.getTime())) {
     throw new AdminError(`--before must be now or a date and time such as 2026-11-30T12:00:00Z (got ${JSON.stringify(text.slice(0, 80))})`);
   }
   return parsed;
+}
+
+/** Date would move 2026-02-30 to March 2: the fields must be a day and time that exist. */
+function realCalendarTime(parts: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second = 0, offsetHours = 0, offsetMinutes = 0] = parts.slice(1).map((p) => (p === undefined ? undefined : Number(p))) as number[];
+  const probe = new Date(Date.UTC(year!, month! - 1, day!));
+  return probe.getUTCFullYear() === year && probe.getUTCMonth() === month! - 1 && probe.getUTCDate() === day &&
+    hour! < 24 && minute! < 60 && second < 60 && offsetHours < 24 && offsetMinutes < 60;
 }

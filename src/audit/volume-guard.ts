@@ -16,6 +16,8 @@ export interface VolumeLimits {
 
 interface Summary {
   kind: 'throttled' | 'denied';
+  /** the action of the events summarised: token.denied, token.introspected, token.revoked */
+  action: string;
   ip: string | null;
   count: number;
   first: Date;
@@ -82,14 +84,14 @@ export class AuditVolumeGuard {
 
   private summarise(kind: Summary['kind'], event: AuditEvent, now: number): void {
     const ip = event.ip ?? null;
-    let key = `${kind}\n${ip}`;
+    let key = `${kind}\n${event.action}\n${ip}`;
     let summary = this.summaries.get(key);
     if (!summary && this.addressesOf(kind) >= this.limits.maxAddresses) {
-      key = `${kind}\n(other)`;
+      key = `${kind}\n${event.action}\n(other)`;
       summary = this.summaries.get(key);
     }
     if (!summary) {
-      summary = { kind, ip: key.endsWith('\n(other)') ? null : ip, count: 0, first: new Date(now), last: new Date(now), errors: {}, clientIds: new Set() };
+      summary = { kind, action: event.action, ip: key.endsWith('\n(other)') ? null : ip, count: 0, first: new Date(now), last: new Date(now), errors: {}, clientIds: new Set() };
       this.summaries.set(key, summary);
     }
     summary.count++;
@@ -110,7 +112,7 @@ function asEvent(summary: Summary): AuditEvent {
   const throttled = summary.kind === 'throttled';
   return {
     at: summary.first,
-    action: throttled ? 'token.throttled' : 'token.denied',
+    action: throttled ? 'token.throttled' : summary.action,
     outcome: 'failure',
     clientId: summary.clientIds.size === 1 ? [...summary.clientIds][0]! : null,
     subject: null,
@@ -118,6 +120,7 @@ function asEvent(summary: Summary): AuditEvent {
     ip: summary.ip,
     details: {
       summary: true,
+      ...(throttled ? { of: summary.action } : {}),
       count: summary.count,
       first_at: summary.first.toISOString(),
       last_at: summary.last.toISOString(),

@@ -4,6 +4,7 @@ import type { Context } from 'koa';
 import { authenticateApplication, type ApplicationCaller, type CallerDeps } from '../caller/index.ts';
 import { invalidRequest } from '../errors.ts';
 import type { Keystore } from '../keys/keystore.ts';
+import type { Application } from '../store/types.ts';
 import { inspectAccessToken, type AccessTokenClaims, type Inspection } from '../tokens/introspection.ts';
 import type { RevocationList } from '../tokens/revocation-list.ts';
 import { countingFailures, readClientCredentials, refuseIfThrottled } from './client-credentials.ts';
@@ -59,6 +60,25 @@ async function standing(deps: TokenManagementDeps, caller: ApplicationCaller, cl
   if (!issuedTo) return 'the application it was issued to no longer exists';
   if (!issuedTo.enabled) return 'the application it was issued to is disabled';
   // a client_id deleted and created again names a new application: the old one's tokens are not its own
-  if (Math.floor(issuedTo.createdAt.getTime() / 1000) > claims.iat) return 'issued to an earlier application with the same client_id';
+  if (createdAfter(issuedTo.createdAt, claims.iat)) return 'issued to an earlier application with the same client_id';
+  return serviceAccountStanding(deps, issuedTo, claims);
+}
+
+/**
+ * A service account's token (its `sub` is neither the application nor a federated subject, which
+ * carries `src_iss`, a claim no policy can set) is inactive once the account is deleted, disabled or
+ * no longer bound to the application.
+ */
+async function serviceAccountStanding(deps: TokenManagementDeps, app: Application, claims: AccessTokenClaims): Promise<string | null> {
+  if (claims.sub === claims.client_id || claims.src_iss !== undefined) return null;
+  const account = await deps.state.serviceAccount(claims.sub);
+  if (!account || createdAfter(account.createdAt, claims.iat)) return 'the service account it was issued to no longer exists';
+  if (!account.enabled) return 'the service account it was issued to is disabled';
+  if (!account.applicationIds.includes(app.id)) return 'the service account it was issued to is no longer bound to the application';
   return null;
+}
+
+/** iat has whole seconds: created in a later second than the token was issued. */
+function createdAfter(createdAt: Date, iat: number): boolean {
+  return Math.floor(createdAt.getTime() / 1000) > iat;
 }

@@ -20,14 +20,17 @@ export interface RevocableToken {
  * process within one poll interval.
  */
 export class RevocationList {
-  /** jti → when the token expires (ms) */
-  private readonly tokens = new Map<string, number>();
+  /** jti → when the token expires (ms), and the application it was issued to */
+  private readonly tokens = new Map<string, { expires: number; clientId: string | null }>();
+  /** client_id → how many of its tokens are in `tokens` */
+  private readonly perApplication = new Map<string, number>();
   /** client_id → tokens issued before this moment (ms) are revoked, until `until` */
   private readonly applications = new Map<string, { before: number; until: number }>();
   private lastId = 0;
   private prunedAt = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> | undefined;
+  private announce: (record: RevocationRecord) => void = () => {};
 
   constructor(
     private readonly db: Db,
@@ -53,15 +56,33 @@ export class RevocationList {
     return wide !== undefined && token.issuedAt * 1000 < wide.before;
   }
 
-  /** Takes a revocation this process has just recorded, without waiting for the next poll. */
+  /** Where revocations this process records are announced (the other workers of its node). */
+  announceWith(announce: (record: RevocationRecord) => void): void {
+    this.announce = announce;
+  }
+
+  /** A revocation this process has just recorded: in force here at once, and announced. */
+  recorded(record: RevocationRecord): void {
+    this.add(record);
+    this.announce(record);
+  }
+
+  /** Takes a revocation without waiting for the next poll. */
   add(record: RevocationRecord): void {
     if (record.jti !== null) {
-      this.tokens.set(record.jti, record.expiresAt.getTime());
+      if (this.tokens.has(record.jti)) return;
+      this.tokens.set(record.jti, { expires: record.expiresAt.getTime(), clientId: record.clientId });
+      if (record.clientId !== null) this.perApplication.set(record.clientId, (this.perApplication.get(record.clientId) ?? 0) + 1);
     } else if (record.clientId !== null && record.issuedBefore !== null) {
       const known = this.applications.get(record.clientId);
       const before = Math.max(known?.before ?? 0, record.issuedBefore.getTime());
       this.applications.set(record.clientId, { before, until: Math.max(known?.until ?? 0, record.expiresAt.getTime()) });
     }
+  }
+
+  /** How many tokens of the application are revoked one by one and not yet expired (as far as this process knows). */
+  revokedTokensOf(clientId: string): number {
+    return this.perApplication.get(clientId) ?? 0;
   }
 
   get size(): number {
@@ -93,7 +114,14 @@ export class RevocationList {
     const now = this.clock();
     if (now - this.prunedAt < PRUNE_EVERY_MS) return;
     this.prunedAt = now;
-    for (const [jti, expires] of this.tokens) if (expires <= now) this.tokens.delete(jti);
+    for (const [jti, { expires, clientId }] of this.tokens) {
+      if (expires > now) continue;
+      this.tokens.delete(jti);
+      if (clientId === null) continue;
+      const left = (this.perApplication.get(clientId) ?? 1) - 1;
+      if (left > 0) this.perApplication.set(clientId, left);
+      else this.perApplication.delete(clientId);
+    }
     for (const [clientId, wide] of this.applications) if (wide.until <= now) this.applications.delete(clientId);
   }
 }

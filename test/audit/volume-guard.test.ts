@@ -36,6 +36,21 @@ test('throttled requests become one summary per address and minute, with a count
   t.like(summary.details, { summary: true, count: 500, errors: { slow_down: 500 }, client_ids: ['reports'] });
 });
 
+test('summaries keep apart what they summarise: refused token requests, inactive introspections, throttled revocations', (t) => {
+  const out = sink();
+  const guard = new AuditVolumeGuard(out, { deniedPerSecond: 1, maxAddresses: 10 });
+  guard.record(denied('10.0.0.1'), false, T0);
+  for (let i = 0; i < 5; i++) guard.record(denied('10.0.0.1'), false, T0);
+  for (let i = 0; i < 7; i++) guard.record({ ...denied('10.0.0.1'), action: 'token.introspected', details: { active: false } }, false, T0);
+  for (let i = 0; i < 3; i++) guard.record({ ...denied('10.0.0.1', 'slow_down'), action: 'token.revoked' }, true, T0);
+  guard.sweep(T0 + 60_000);
+  const summaries = out.events.filter((e) => e.details?.summary === true);
+  t.like(summaries.find((e) => e.action === 'token.denied'), { details: { count: 5 } });
+  t.like(summaries.find((e) => e.action === 'token.introspected'), { details: { count: 7, errors: { unknown: 7 } } });
+  t.like(summaries.find((e) => e.action === 'token.throttled'), { details: { count: 3, of: 'token.revoked' } });
+  t.is(summaries.length, 3);
+});
+
 test('refusals beyond the per-second rate are summarised; within it they are recorded one by one', (t) => {
   const out = sink();
   const guard = new AuditVolumeGuard(out, { deniedPerSecond: 10, maxAddresses: 10 });

@@ -240,15 +240,47 @@ test('a token of a deleted application stays inactive when its client_id is crea
   secrets.reborn = await createApp(instance, 'reborn');
   const token = await tokenFor('reborn');
   t.is((await instance.admin('app', 'delete', 'reborn')).code, 0);
+  const deletedAt = Date.now();
   t.deepEqual(await untilPropagated(() => answer('api-rs', token), (a) => a.active === false), { active: false });
-  // iat is whole seconds: the new application is created in a later second than the token
-  await new Promise((resolve) => setTimeout(resolve, 1100));
   secrets.reborn = await createApp(instance, 'reborn');
-  await untilPropagated(() => tokenFor('reborn'), () => true);
+  // a server that had not yet seen the deletion could still issue under the old secret for up to 2 s:
+  // such a token, issued after the new application was created, is not the new one's either
+  const key = instance.serving.deps.keystore().active!;
+  const stale = await mintAccessToken({ issuer: TEST_ISSUER, subject: 'reborn', audience: ['https://api.example'], clientId: 'reborn', scopes: [], ttlSeconds: 600 }, key, deletedAt + 1500);
+  // tokens issued more than 3 s after the deletion are the new application's (iat has whole seconds: one more)
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, deletedAt + 4100 - Date.now())));
+  const fresh = await untilPropagated(() => tokenFor('reborn'), () => true);
   t.deepEqual(await answer('reborn', token), { active: false });
   t.deepEqual(await answer('api-rs', token), { active: false });
-  t.true(await reasonRecorded('reborn', 'issued to an earlier application with the same client_id'));
-  t.true((await answer('reborn', await tokenFor('reborn'))).active);
+  t.deepEqual(await answer('reborn', stale.token), { active: false });
+  t.true(await reasonRecorded('reborn', 'revoked'));
+  t.true((await answer('reborn', fresh)).active);
+});
+
+test('a service account\'s token is inactive while the account is disabled, and once it is deleted', async (t) => {
+  secrets.payroll = await createApp(instance, 'payroll');
+  const created = await instance.admin('service-account', 'create', 'payroll-job', '--app', 'payroll', '--permissions', 'pay', '--json');
+  t.is(created.code, 0, created.stderr);
+  const password = created.json<{ app_password: string }>().app_password;
+  const issue = async () => {
+    const response = await untilPropagated(() => instance.token({ grant_type: 'client_credentials', client_id: 'payroll', username: 'payroll-job', password }), (r) => r.status === 200);
+    return ((await response.json()) as { access_token: string }).access_token;
+  };
+  const token = await issue();
+  const seen = await answer('api-rs', token);
+  t.true(seen.active);
+  t.is(seen.sub, 'payroll-job');
+  t.deepEqual(seen.permissions, ['pay']);
+  t.is((await instance.admin('service-account', 'disable', 'payroll-job')).code, 0);
+  t.deepEqual(await untilPropagated(() => answer('api-rs', token), (a) => a.active === false), { active: false });
+  t.true(await reasonRecorded('api-rs', 'the service account it was issued to is disabled'));
+  t.is((await instance.admin('service-account', 'enable', 'payroll-job')).code, 0);
+  t.true((await untilPropagated(() => answer('api-rs', token), (a) => a.active === true)).active);
+  t.is((await instance.admin('service-account', 'delete', 'payroll-job')).code, 0);
+  t.deepEqual(await untilPropagated(() => answer('api-rs', token), (a) => a.active === false), { active: false });
+  t.true(await reasonRecorded('api-rs', 'the service account it was issued to no longer exists'));
+  // the application's own token is untouched by what happens to its service accounts
+  t.true((await answer('api-rs', await tokenFor('payroll'))).active);
 });
 
 test('an active answer writes no audit event; an inactive one does, never with the token', async (t) => {

@@ -155,6 +155,9 @@ test.serial('token revoke refuses what it cannot do: a future moment, an unknown
     [['--app', 'nobody', '--before', 'now'], /no application "nobody"/],
     [['--app', 'shipping', '--before', 'yesterday'], /--before must be now or a date/],
     [['--app', 'shipping', '--before', '2026-11-30'], /--before must be now or a date/],
+    [['--app', 'shipping', '--before', '2026-02-30T00:00:00Z'], /--before must be now or a date/],
+    [['--app', 'shipping', '--before', '2026-11-30T24:00:00Z'], /--before must be now or a date/],
+    [['--app', 'shipping', '--before', '2026-11-30T12:00:00+25:00'], /--before must be now or a date/],
     [['--app', 'shipping'], /give --jti, or --app with --before/],
     [['--jti', 'abcdefghijklmnop', '--app', 'shipping'], /either --jti, or --app/],
     [[], /give --jti/],
@@ -179,5 +182,26 @@ test.serial('housekeeping forgets revocations once every token they concern has 
     t.is(await db.tokenRevocation.count(), 0);
   } finally {
     await db.$disconnect();
+  }
+});
+
+test('one application can hold only so many revoked, unexpired tokens: beyond, /revoke answers 503 and the token stays valid', async (t) => {
+  const limited = await startInstance({ REVOKED_TOKENS_PER_APPLICATION: '3' });
+  try {
+    const secret = await createApp(limited, 'churner');
+    const other = await createApp(limited, 'neighbour');
+    const issue = async (clientId: string, value: string) => ((await (await limited.token({ grant_type: 'client_credentials' }, { authorization: basic(clientId, value) })).json()) as { access_token: string }).access_token;
+    const revokeAs = (clientId: string, value: string, token: string) => limited.post('/revoke', { token }, { authorization: basic(clientId, value) });
+    for (let i = 0; i < 3; i++) t.is((await revokeAs('churner', secret, await issue('churner', secret))).status, 200);
+    const kept = await issue('churner', secret);
+    const refused = await revokeAs('churner', secret, kept);
+    t.is(refused.status, 503);
+    t.is(((await refused.json()) as { error: string }).error, 'temporarily_unavailable');
+    const introspected = await limited.post('/introspect', { token: kept }, { authorization: basic('churner', secret) });
+    t.true(((await introspected.json()) as { active: boolean }).active);
+    // another application is not held back by it
+    t.is((await revokeAs('neighbour', other, await issue('neighbour', other))).status, 200);
+  } finally {
+    await limited.close();
   }
 });
