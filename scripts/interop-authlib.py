@@ -17,6 +17,10 @@ Checks, one line each ("ok" or "FAIL", with the reason):
                        check is that it is refused as invalid_client.
   jwt-bearer           AssertionSession (RFC 7523 §2.1) with an assertion signed by --assertion-key,
                        `iss` --assertion-issuer, `sub` --assertion-subject, `aud` the issuer.
+  introspection        with the first --key: a token, then introspect_token (RFC 7662) at the
+                       discovered introspection_endpoint says it is active, revoke_token (RFC 7009)
+                       at the revocation_endpoint answers 200, and introspect_token then says
+                       inactive; each request authenticated with PrivateKeyJWT.
 
 The checks that lack their inputs are skipped; --only picks some. Exits 1 when any check fails,
 2 on bad usage.
@@ -48,7 +52,7 @@ from authlib.oauth2.rfc8414 import AuthorizationServerMetadata, get_well_known_u
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
-CHECKS = ('metadata', 'private_key_jwt', 'private_key_jwt-defaults', 'jwt-bearer')
+CHECKS = ('metadata', 'private_key_jwt', 'private_key_jwt-defaults', 'jwt-bearer', 'introspection')
 TIMEOUT = 10
 
 
@@ -243,6 +247,36 @@ class Run:
             raise CheckFailed('token src_iss %r' % claims.get('src_iss'))
         return '%s, token sub=%s client_id=%s' % (alg, claims['sub'], claims.get('client_id'))
 
+    # --- introspection and revocation ---
+
+    def check_introspection(self, path):
+        pem, alg = read_key(path)
+        token, _ = self.private_key_jwt(pem, alg, self.args.issuer)
+        access_token = token['access_token']
+        session = OAuth2Session(self.args.client_id, pem)
+
+        def signed():
+            # a fresh PrivateKeyJWT (and claims dict) per request: each assertion needs a jti of its own
+            return session.client_auth(PrivateKeyJWT(self.token_endpoint(), claims={'aud': self.args.issuer}, alg=alg))
+        try:
+            before = session.introspect_token(self.metadata['introspection_endpoint'], token=access_token,
+                                              auth=signed(), timeout=TIMEOUT)
+            before.raise_for_status()
+            if before.json().get('active') is not True or before.json().get('client_id') != self.args.client_id:
+                raise CheckFailed('introspection before revocation: %s' % before.text)
+            revoked = session.revoke_token(self.metadata['revocation_endpoint'], token=access_token,
+                                           token_type_hint='access_token', auth=signed(), timeout=TIMEOUT)
+            if revoked.status_code != 200:
+                raise CheckFailed('revocation answered %d: %s' % (revoked.status_code, revoked.text))
+            after = session.introspect_token(self.metadata['introspection_endpoint'], token=access_token,
+                                             auth=signed(), timeout=TIMEOUT)
+            after.raise_for_status()
+            if after.json() != {'active': False}:
+                raise CheckFailed('introspection after revocation: %s' % after.text)
+        finally:
+            session.close()
+        return '%s, active, revoked, then inactive' % alg
+
     def jwks_or_fetch(self):
         if self.jwks is None:
             resp = requests.get(self.metadata['jwks_uri'], timeout=TIMEOUT)
@@ -273,6 +307,11 @@ def main(argv):
             run.skip('jwt-bearer', 'needs --assertion-issuer, --assertion-subject and --assertion-key')
         else:
             run.check('jwt-bearer', run.check_jwt_bearer)
+    if 'introspection' in args.only:
+        if not args.client_id or not args.keys:
+            run.skip('introspection', 'needs --client-id and --key')
+        else:
+            run.check('introspection', lambda: run.check_introspection(args.keys[0]))
     print('%d check(s) failed' % run.failures if run.failures else 'all checks passed', flush=True)
     return 1 if run.failures else 0
 

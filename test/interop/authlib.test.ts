@@ -102,6 +102,9 @@ if (missing) {
   test('Authlib: OAuth2Session with PrivateKeyJWT and its defaults (aud = token endpoint) with CLIENT_ASSERTION_AUDIENCE=compat', (t) =>
     passes(t, ['--issuer', compat.issuer, '--client-id', 'partner', ...keyArgs(compatKeys), '--assertion-audience', 'compat', '--only', 'private_key_jwt,private_key_jwt-defaults'], 6));
 
+  test('Authlib: introspect_token and revoke_token with PrivateKeyJWT at the discovered endpoints: active, revoked, then inactive', (t) =>
+    passes(t, ['--issuer', strict.issuer, '--client-id', 'partner', '--key', keys[1]!, '--only', 'introspection'], 1));
+
   test('Authlib: AssertionSession (jwt-bearer grant) with an assertion signed by a trusted partner key', (t) =>
     passes(t, ['--issuer', strict.issuer, '--assertion-issuer', PARTNER_ISSUER, '--assertion-subject', 'robot-7', '--assertion-key', partnerKey, '--scope', 'deploy', '--audience', 'https://api.example', '--only', 'jwt-bearer'], 1));
 

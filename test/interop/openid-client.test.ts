@@ -153,3 +153,52 @@ test('an issuer with a path: discovery (OpenID and RFC 8414 §3.1 URLs), then cl
     await prefixed.close();
   }
 });
+
+test('tokenIntrospection and tokenRevocation: a resource server sees the token active, the holder revokes it, then it is inactive', async (t) => {
+  const holder = await client.discovery(new URL(tm.issuer), 'billing', secret, client.ClientSecretBasic(), insecure);
+  const { access_token: accessToken } = await client.clientCredentialsGrant(holder, {});
+  const rsSecret = await createApp(tm, 'orders-api');
+  const resourceServer = await client.discovery(new URL(tm.issuer), 'orders-api', rsSecret, client.ClientSecretPost(), insecure);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const active = await client.tokenIntrospection(resourceServer, accessToken);
+  t.true(active.active);
+  t.is(active.client_id, 'billing');
+  t.is(active.token_type, 'Bearer');
+  t.is(active.jti, decodeJwt(accessToken).jti);
+  await client.tokenRevocation(holder, accessToken, { token_type_hint: 'access_token' });
+  t.deepEqual({ ...(await client.tokenIntrospection(resourceServer, accessToken)) }, { active: false });
+});
+
+test('tokenIntrospection with introspection_signed_response_alg and non-repudiation checks: the RFC 9701 JWT answer validates', async (t) => {
+  const alg = tm.serving.deps.keystore().active!.alg;
+  const introspectionTypes: string[] = [];
+  const watching: typeof fetch = async (input, init) => {
+    const response = await fetch(input, init);
+    if (String(input).endsWith('/introspect')) introspectionTypes.push(response.headers.get('content-type') ?? '');
+    return response;
+  };
+  const config = await client.discovery(new URL(tm.issuer), 'billing', { client_secret: secret, introspection_signed_response_alg: alg }, client.ClientSecretBasic(), {
+    ...insecure,
+    [client.customFetch]: watching,
+  });
+  // the library verifies the signed answer's signature with the keys from jwks_uri
+  client.enableNonRepudiationChecks(config);
+  t.deepEqual(config.serverMetadata().introspection_signing_alg_values_supported, [alg]);
+  const { access_token: accessToken } = await client.clientCredentialsGrant(config, {});
+  const answer = await client.tokenIntrospection(config, accessToken);
+  t.true(answer.active);
+  t.is(answer.sub, 'billing');
+  t.deepEqual(introspectionTypes, ['application/token-introspection+jwt']);
+  t.false((await client.tokenIntrospection(config, 'not-a-token')).active);
+});
+
+test('PrivateKeyJwt authenticates tokenIntrospection too (aud = the issuer identifier)', async (t) => {
+  const certificate = certificates.get('ec')!;
+  const config = await client.discovery(new URL(tm.issuer), 'partner', undefined, client.PrivateKeyJwt(certificate.privateKey), insecure);
+  const { access_token: accessToken } = await client.clientCredentialsGrant(config, {});
+  const answer = await client.tokenIntrospection(config, accessToken);
+  t.true(answer.active);
+  t.is(answer.client_id, 'partner');
+  await client.tokenRevocation(config, accessToken);
+  t.false((await client.tokenIntrospection(config, accessToken)).active);
+});
