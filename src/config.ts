@@ -51,7 +51,8 @@ const schema = z.object({
   KEY_ENCRYPTION_KEY: keyEncryptionKey.optional(),
   SIGNING_ALG: z.enum(SIGNING_ALGS, { message: `must be one of ${SIGNING_ALGS.join(', ')}` }).default('RS256'),
   ACCESS_TOKEN_TTL: int(30, MAX_ACCESS_TOKEN_TTL_SECONDS).default(600),
-  KEY_ROTATION_DAYS: int(1, 3650).default(90),
+  KEY_ROTATION_DAYS: int(0, 3650).default(90),
+  KEY_PUBLISH_AHEAD: int(2, 30 * 86_400).default(600),
   WORKERS: int(1, 256).optional(),
   MAX_CONNECTIONS: int(1, 1_000_000).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -90,7 +91,10 @@ export interface Config {
   readonly keyEncryptionKey: Buffer | undefined;
   readonly signingAlg: SigningAlg;
   readonly accessTokenTtl: number;
+  /** 0: manual rotation only */
   readonly keyRotationDays: number;
+  /** a next key is published this long before it may sign; the JWKS max-age is at most half of it */
+  readonly keyPublishAheadSeconds: number;
   readonly workers: number;
   /** open connections per process; beyond it new ones are refused (default: from the open-file limit) */
   readonly maxConnections: number;
@@ -160,6 +164,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     signingAlg: c.SIGNING_ALG,
     accessTokenTtl: c.ACCESS_TOKEN_TTL,
     keyRotationDays: c.KEY_ROTATION_DAYS,
+    keyPublishAheadSeconds: c.KEY_PUBLISH_AHEAD,
     workers: c.WORKERS ?? availableParallelism(),
     maxConnections: c.MAX_CONNECTIONS ?? defaultMaxConnections(),
     logLevel: c.LOG_LEVEL,

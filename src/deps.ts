@@ -1,7 +1,8 @@
 import { AuditVolumeGuard } from './audit/volume-guard.ts';
 import { FailureThrottle } from './caller/throttle.ts';
 import type { Config } from './config.ts';
-import { Keystore } from './keys/keystore.ts';
+import type { Keystore } from './keys/keystore.ts';
+import { LiveKeystore } from './keys/live-keystore.ts';
 import type { Logger } from './logger.ts';
 import { Argon2Pool } from './secrets/argon2-engine.ts';
 import { SecretHasher } from './secrets/hasher.ts';
@@ -10,7 +11,6 @@ import { SecretVerifier } from './secrets/verifier.ts';
 import { BackgroundWriter, type WriterOptions } from './store/background-writer.ts';
 import { CachedState } from './store/cached-state.ts';
 import { DatabaseWatch } from './store/database-watch.ts';
-import { listSigningKeys } from './store/keys.ts';
 import { fetchOptions } from './trust/fetch-source-keys.ts';
 import { JwksKeyCache } from './trust/jwks-key-cache.ts';
 import { createPrisma, type Db } from './store/prisma.ts';
@@ -51,15 +51,7 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
   const writer = new BackgroundWriter(db, log, options.writer, (error) => database.reportError(error));
   const auditGuard = new AuditVolumeGuard(writer, { deniedPerSecond: config.auditDeniedPerSecond, maxAddresses: 100 });
 
-  let keystore = await Keystore.load(await listSigningKeys(db), kek);
-  const reloadKeys = async () => {
-    try {
-      keystore = await Keystore.load(await listSigningKeys(db), kek);
-    } catch (error) {
-      log.error({ err: error }, 'reloading signing keys failed; keeping the previous set');
-    }
-  };
-  state.onChange(() => void reloadKeys());
+  const keys = await LiveKeystore.open(db, kek, state, log);
   const revocations = new RevocationList(db, log, options.pollMs);
   joinRevocationRelay(revocations);
   await state.start();
@@ -80,7 +72,7 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
     auditGuard,
     throttle: new FailureThrottle({ perCaller: config.authFailuresPerMinute, perAddress: config.authFailuresPerMinutePerAddress }),
     jwksKeys: new JwksKeyCache({ db, log, fetch: fetchOptions(config), cooldownMs: config.jwksRefreshCooldownMs }),
-    keystore: () => keystore,
+    keystore: () => keys.get(),
     revocations,
     async close() {
       state.stop();

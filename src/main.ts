@@ -9,6 +9,7 @@ import { answerPings, watchWorkers } from './cluster-watch.ts';
 import { KeyEncryptionKeyError, readKeyEncryptionKey } from './keys/key-encryption-key.ts';
 import { DatabaseFileError } from './store/sqlite-file.ts';
 import { relayRevocations } from './tokens/revocation-relay.ts';
+import { scheduleKeyLifecycle } from './keys/schedule.ts';
 
 function readConfig(): Config {
   try {
@@ -36,6 +37,7 @@ async function runServer(config: Config, log: Logger, kek: Buffer): Promise<void
 async function runPrimary(config: Config, log: Logger): Promise<void> {
   const kek = await prepare(config, log);
   scheduleHousekeeping(config, log);
+  scheduleKeyLifecycle(config, log, kek);
   if (config.workers === 1) return runServer(config, log, kek);
   let stopping = false;
   const listening = new Set<number>();

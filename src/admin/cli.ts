@@ -2,7 +2,6 @@ import { Command, CommanderError } from 'commander';
 import type { Config } from '../config.ts';
 import { SecretHasher } from '../secrets/hasher.ts';
 import { listAuditEvents } from '../store/audit.ts';
-import { listSigningKeys } from '../store/keys.ts';
 import { migrate } from '../store/migrate.ts';
 import { createPrisma } from '../store/prisma.ts';
 import { DatabaseFileError, integrityProblems, openSqliteFile } from '../store/sqlite-file.ts';
@@ -12,13 +11,14 @@ import { registerApplicationCommands } from './cli-applications.ts';
 import type { AdminContext } from './context.ts';
 import { registerCertificateCommands } from './cli-certificates.ts';
 import { registerJwksCommands } from './cli-jwks.ts';
+import { registerKeyCommands } from './cli-keys.ts';
 import { registerPolicyCommands } from './cli-policies.ts';
 import { registerServiceAccountCommands } from './cli-service-accounts.ts';
 import { registerTokenCommands } from './cli-tokens.ts';
 import { AdminError } from './errors.ts';
 import { parseDuration } from './input.ts';
 import { formatRecord, formatTable, type Output } from './output.ts';
-import { auditEventView, signingKeyView, type View } from './views.ts';
+import { auditEventView, type View } from './views.ts';
 
 export type Action = (ctx: AdminContext, args: string[], options: Record<string, string | string[] | boolean | undefined>) => Promise<Result>;
 export type Result = { record: View; note?: string } | { rows: View[]; columns: string[] };
@@ -44,11 +44,7 @@ function program(run: Run, out: Output, err: Output): Command {
   registerTokenCommands(root, leaf, run);
   leaf(root, 'check', "SQLite's full integrity check of the database (PRAGMA integrity_check)").action(run(async (ctx) => ({ record: await checkDatabase(ctx) })));
 
-  const keys = root.command('keys').description('signing keys');
-  leaf(keys, 'list', 'list signing keys').action(run(async (ctx) => ({
-    rows: (await listSigningKeys(ctx.db)).map(signingKeyView),
-    columns: ['kid', 'alg', 'state', 'created_at', 'activated_at', 'publish_until'],
-  })));
+  registerKeyCommands(root, leaf, run);
 
   const audit = root.command('audit').description('the audit log');
   leaf(audit, 'list', 'recent audit events, newest first')

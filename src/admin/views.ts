@@ -68,9 +68,11 @@ export function signingKeyView(key: SigningKeyRecord): View {
     alg: key.alg,
     state: key.state,
     created_at: iso(key.createdAt),
+    promote_at: iso(key.promoteAt),
     activated_at: iso(key.activatedAt),
     retired_at: iso(key.retiredAt),
     publish_until: iso(key.publishUntil),
+    removed_at: iso(key.removedAt),
   };
 }
 

@@ -29,7 +29,7 @@ export function routes(deps: Deps): Router {
   router.all(at('/introspect'), noStore, postOnly);
   router.post(at('/revoke'), noStore, auditTokenManagement(deps.auditGuard, 'token.revoked'), requireForm, formBody, revocationEndpoint(deps));
   router.all(at('/revoke'), noStore, postOnly);
-  router.get(at('/.well-known/jwks.json'), jwks(deps.keystore));
+  router.get(at('/.well-known/jwks.json'), jwks(deps.config, deps.keystore));
   const metadata = serverMetadata(deps.config, deps.state, deps.keystore);
   router.get(at('/.well-known/openid-configuration'), metadata);
   router.get(at('/.well-known/oauth-authorization-server'), metadata);

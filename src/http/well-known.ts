@@ -8,11 +8,21 @@ import { ASYMMETRIC_ALGS } from '../trust/verify-input-jwt.ts';
 
 const JWKS_MAX_AGE_SECONDS = 300;
 
+/**
+ * How long verifiers may cache the JWKS: 5 minutes, and never more than half of KEY_PUBLISH_AHEAD,
+ * so that a verifier holding a copy fetched just before a next key appeared has fetched again,
+ * with a margin, before that key signs.
+ */
+export function jwksMaxAgeSeconds(config: Config): number {
+  return Math.max(1, Math.min(JWKS_MAX_AGE_SECONDS, Math.floor(config.keyPublishAheadSeconds / 2)));
+}
+
 /** The public keys, serialised once per key change; conditional requests get 304. */
-export function jwks(keystore: () => Keystore): Middleware {
+export function jwks(config: Config, keystore: () => Keystore): Middleware {
+  const maxAge = jwksMaxAgeSeconds(config);
   return (ctx) => {
     const { jwksBody, jwksEtag } = keystore();
-    ctx.set('Cache-Control', `public, max-age=${JWKS_MAX_AGE_SECONDS}`);
+    ctx.set('Cache-Control', `public, max-age=${maxAge}`);
     ctx.set('ETag', jwksEtag);
     if (ctx.get('if-none-match') === jwksEtag) {
       ctx.status = 304;

@@ -31,7 +31,8 @@ export class Keystore {
   }
 
   static async load(records: SigningKeyRecord[], kek: Buffer, now = new Date()): Promise<Keystore> {
-    const published = records.filter((r) => r.state !== 'retired' || (r.publishUntil !== null && r.publishUntil > now));
+    // a removed or revoked key is never published, whatever its dates say
+    const published = records.filter((r) => r.state === 'next' || r.state === 'active' || (r.state === 'retired' && r.publishUntil !== null && r.publishUntil > now));
     const jwksBody = JSON.stringify({ keys: published.map((r) => publicJwk(r)) });
     const jwksEtag = `"${createHash('sha256').update(jwksBody).digest('base64url').slice(0, 27)}"`;
     const record = records.filter((r) => r.state === 'active').sort((a, b) => (b.activatedAt?.getTime() ?? 0) - (a.activatedAt?.getTime() ?? 0))[0];

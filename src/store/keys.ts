@@ -13,7 +13,18 @@ export async function listSigningKeys(db: Db | Tx): Promise<SigningKeyRecord[]> 
 
 export async function insertSigningKey(
   tx: Tx,
-  key: { kid: string; alg: string; state: SigningKeyState; publicJwk: Record<string, unknown>; privateKey: string; activatedAt: Date | null },
+  key: { kid: string; alg: string; state: SigningKeyState; publicJwk: Record<string, unknown>; privateKey: string; activatedAt: Date | null; promoteAt?: Date | null; createdAt?: Date },
 ): Promise<SigningKeyRecord> {
   return toRecord(await tx.signingKey.create({ data: { ...key, publicJwk: JSON.stringify(key.publicJwk) } }));
+}
+
+export type SigningKeyChange = Partial<Pick<SigningKeyRecord, 'state' | 'promoteAt' | 'activatedAt' | 'retiredAt' | 'publishUntil' | 'removedAt' | 'privateKey'>>;
+
+export async function updateSigningKey(tx: Tx, kid: string, change: SigningKeyChange): Promise<SigningKeyRecord> {
+  return toRecord(await tx.signingKey.update({ where: { kid }, data: change }));
+}
+
+/** A next key that never signed anything, replaced by one of another algorithm. */
+export async function deleteSigningKey(tx: Tx, kid: string): Promise<void> {
+  await tx.signingKey.delete({ where: { kid } });
 }

@@ -47,7 +47,7 @@ export interface AppPassword {
   createdAt: Date;
 }
 
-export type SigningKeyState = 'next' | 'active' | 'retired';
+export type SigningKeyState = 'next' | 'active' | 'retired' | 'removed' | 'revoked';
 
 export interface SigningKeyRecord {
   kid: string;
@@ -57,9 +57,12 @@ export interface SigningKeyRecord {
   /** encrypted at rest; see keys/encryption.ts */
   privateKey: string;
   createdAt: Date;
+  /** a next key: when it becomes active */
+  promoteAt: Date | null;
   activatedAt: Date | null;
   retiredAt: Date | null;
   publishUntil: Date | null;
+  removedAt: Date | null;
 }
 
 export interface AuditEvent {

@@ -23,6 +23,8 @@ async function record(alg: SigningAlg, state: SigningKeyState, extra: Partial<Si
     activatedAt: state === 'next' ? null : at(-24 * HOUR),
     retiredAt: state === 'retired' ? at(-HOUR) : null,
     publishUntil: null,
+    promoteAt: null,
+    removedAt: null,
     ...extra,
   };
 }

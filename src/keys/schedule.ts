@@ -1,0 +1,36 @@
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { createPrisma } from '../store/prisma.ts';
+import { advanceKeyLifecycle, keySettings } from './lifecycle.ts';
+
+/** How often the schedule looks at the keys: a promotion happens at most this late. */
+const EVERY_MS = 15_000;
+
+/**
+ * Runs the signing-key schedule in one process (the primary): at start and every 15 s it removes
+ * expired retired keys, promotes a due next key and creates the next key ahead of a rotation.
+ */
+export function scheduleKeyLifecycle(config: Config, log: Logger, kek: Buffer, clock: () => Date = () => new Date(), everyMs = EVERY_MS): { stop(): Promise<void> } {
+  const db = createPrisma(config.databaseFile);
+  const settings = keySettings(config);
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = running.then(async () => {
+      try {
+        for (const change of await advanceKeyLifecycle(db, kek, settings, clock())) log.info({ kid: change.kid }, change.action);
+      } catch (error) {
+        log.error({ err: error }, 'the signing-key schedule failed; it runs again shortly');
+      }
+    });
+  };
+  tick();
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await db.$disconnect();
+    },
+  };
+}
