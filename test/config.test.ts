@@ -25,6 +25,8 @@ test('an empty environment gives the documented defaults', (t) => {
   t.is(config.signingAlg, 'RS256');
   t.is(config.accessTokenTtl, 600);
   t.is(config.keyRotationDays, 90);
+  t.is(config.keyPublishAheadSeconds, 600);
+  t.is(config.revokedTokensPerApplication, 10_000);
   t.deepEqual(config.argon2, { memoryCost: 19_456, timeCost: 2, parallelism: 1 });
   t.is(config.databaseUrl, 'file:./data/tokenmint.db');
   t.is(config.databaseFile, '/srv/tokenmint/data/tokenmint.db');
@@ -35,6 +37,14 @@ test('an empty environment gives the documented defaults', (t) => {
   t.false(config.jwksAllowPrivateNetworks);
   t.is(config.auditRetentionDays, 30);
   t.true(Number.isInteger(config.workers) && config.workers >= 1);
+});
+
+test('KEY_ROTATION_DAYS=0 turns scheduled rotation off; KEY_PUBLISH_AHEAD and REVOKED_TOKENS_PER_APPLICATION have bounds', (t) => {
+  t.is(loadConfig({ KEY_ROTATION_DAYS: '0' }, CWD).keyRotationDays, 0);
+  t.is(loadConfig({ KEY_PUBLISH_AHEAD: '2' }, CWD).keyPublishAheadSeconds, 2);
+  for (const [name, value] of [['KEY_ROTATION_DAYS', '-1'], ['KEY_PUBLISH_AHEAD', '1'], ['KEY_PUBLISH_AHEAD', '2592001'], ['REVOKED_TOKENS_PER_APPLICATION', '0']] as const) {
+    t.regex(problemsOf({ [name]: value })[0]!, new RegExp(`^${name}`), `${name}=${value}`);
+  }
 });
 
 test('the configuration is frozen', (t) => {

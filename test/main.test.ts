@@ -105,6 +105,41 @@ function freshConnectionPost(port: number, path: string, body: string, authoriza
   });
 }
 
+test('the primary promotes a rotated key once it has been published KEY_PUBLISH_AHEAD, and both workers sign with it within 2 s', async (t) => {
+  const dir = tempDir();
+  const port = await freePort();
+  const env = { DATABASE_URL: `file:${join(dir, 'tokenmint.db')}`, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', ISSUER_URL: 'https://issuer.example', KEY_PUBLISH_AHEAD: '4' };
+  const { child, output } = start(env);
+  try {
+    t.true(await waitReady(`http://127.0.0.1:${port}`), output().stderr);
+    const config = testConfig(dir, { ...env, LOG_LEVEL: 'silent' });
+    const secret = (await runAdmin(config, ['app', 'create', 'rotating', '--secret', '--audiences', 'https://api.example', '--json'])).json<{ client_secret: string }>().client_secret;
+    await new Promise((r) => setTimeout(r, 2000));
+    const authorization = basic('rotating', secret);
+    const kids = async (n: number) => {
+      const found: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const issued = JSON.parse((await freshConnectionPost(port, '/token', formBody({ grant_type: 'client_credentials' }), authorization)).body) as { access_token: string };
+        found.push(JSON.parse(Buffer.from(issued.access_token.split('.')[0]!, 'base64url').toString()).kid);
+      }
+      return found;
+    };
+    const [before] = await kids(1);
+    const rotated = await runAdmin(config, ['keys', 'rotate', '--json']);
+    t.is(rotated.code, 0, rotated.stderr);
+    const next = rotated.json<{ kid: string; promote_at: string }>();
+    t.deepEqual(await kids(4), Array(4).fill(before), 'not before it has been published long enough');
+    // the schedule looks every second with this publish-ahead time; every worker reloads within 2 s of the promotion
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(next.promote_at) - Date.now()) + 1000 + 2000));
+    t.deepEqual(await kids(6), Array(6).fill(next.kid));
+    const listed = (await runAdmin(config, ['keys', 'list', '--json'])).json<{ kid: string; state: string }[]>();
+    t.is(listed.find((k) => k.kid === before)?.state, 'retired');
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+});
+
 test('a single-use assertion presented concurrently to several worker processes succeeds exactly once', async (t) => {
   const dir = tempDir();
   const port = await freePort();

@@ -13,6 +13,7 @@ export async function ensureActiveSigningKey(db: Db, config: Config, kek: Buffer
   return adminTransaction(db, async (tx) => {
     // another process may have won the race while the key was being generated
     if ((await tx.signingKey.count({ where: { state: 'active' } })) > 0) return null;
-    return insertSigningKey(tx, { ...key, state: 'active', activatedAt: new Date() });
+    const now = new Date();
+    return insertSigningKey(tx, { ...key, state: 'active', activatedAt: now, createdAt: now });
   });
 }

@@ -3,14 +3,16 @@ import type { Logger } from '../logger.ts';
 import { createPrisma } from '../store/prisma.ts';
 import { advanceKeyLifecycle, keySettings } from './lifecycle.ts';
 
-/** How often the schedule looks at the keys: a promotion happens at most this late. */
-const EVERY_MS = 15_000;
+/** How often the schedule looks at the keys (a promotion happens at most this late): every 15 s, more often with a short KEY_PUBLISH_AHEAD. */
+function interval(config: Config): number {
+  return Math.min(15_000, Math.max(1000, (config.keyPublishAheadSeconds * 1000) / 4));
+}
 
 /**
- * Runs the signing-key schedule in one process (the primary): at start and every 15 s it removes
+ * Runs the signing-key schedule in one process (the primary): at start and then regularly it removes
  * expired retired keys, promotes a due next key and creates the next key ahead of a rotation.
  */
-export function scheduleKeyLifecycle(config: Config, log: Logger, kek: Buffer, clock: () => Date = () => new Date(), everyMs = EVERY_MS): { stop(): Promise<void> } {
+export function scheduleKeyLifecycle(config: Config, log: Logger, kek: Buffer, clock: () => Date = () => new Date(), everyMs = interval(config)): { stop(): Promise<void> } {
   const db = createPrisma(config.databaseFile);
   const settings = keySettings(config);
   let running: Promise<void> = Promise.resolve();
