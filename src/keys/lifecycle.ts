@@ -1,8 +1,9 @@
 // Signing keys over their whole life: next (published ahead, not signing) → active (signing) →
-// retired (published until every token it signed has expired) → removed (private key wiped).
+// retired (published until every token it signed has expired: the longest lifetime any setting
+// allows, since a lifetime lowered later says nothing of tokens signed before) → removed.
 // `keys revoke` takes a key out at once. Every step is one admin transaction, so a crash between
 // two steps leaves a state the next step starts from; the clock is a parameter.
-import type { Config, SigningAlg } from '../config.ts';
+import { MAX_ACCESS_TOKEN_TTL_SECONDS, type Config, type SigningAlg } from '../config.ts';
 import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
 import { deleteSigningKey, insertSigningKey, listSigningKeys, updateSigningKey } from '../store/keys.ts';
 import type { Db, Tx } from '../store/prisma.ts';
@@ -18,12 +19,10 @@ export interface KeySettings {
   rotationDays: number;
   publishAheadMs: number;
   signingAlg: SigningAlg;
-  /** ACCESS_TOKEN_TTL */
-  defaultTtlSeconds: number;
 }
 
 export function keySettings(config: Config): KeySettings {
-  return { rotationDays: config.keyRotationDays, publishAheadMs: config.keyPublishAheadSeconds * 1000, signingAlg: config.signingAlg, defaultTtlSeconds: config.accessTokenTtl };
+  return { rotationDays: config.keyRotationDays, publishAheadMs: config.keyPublishAheadSeconds * 1000, signingAlg: config.signingAlg };
 }
 
 /** Who made a change, for the audit log. */
@@ -147,18 +146,12 @@ export class KeyLifecycleError extends Error {}
 
 async function promote(tx: Tx, changes: KeyChange[], actor: Actor, next: SigningKeyRecord, active: SigningKeyRecord | undefined, settings: KeySettings, now: Date): Promise<void> {
   if (active) {
-    const publishUntil = new Date(now.getTime() + (await longestTokenLifetimeMs(tx, settings.defaultTtlSeconds)) + RETIRE_MARGIN_MS);
+    const publishUntil = new Date(now.getTime() + MAX_ACCESS_TOKEN_TTL_SECONDS * 1000 + RETIRE_MARGIN_MS);
     await updateSigningKey(tx, active.kid, { state: 'retired', retiredAt: now, publishUntil });
     await record(tx, changes, actor, { action: 'key.retired', kid: active.kid }, { publish_until: publishUntil.toISOString() });
   }
   await updateSigningKey(tx, next.kid, { state: 'active', activatedAt: now, promoteAt: null });
   await record(tx, changes, actor, { action: 'key.activated', kid: next.kid }, { alg: next.alg });
-}
-
-/** The longest lifetime of a token signed until now: the default, or an application's own if longer. */
-async function longestTokenLifetimeMs(tx: Tx, defaultTtlSeconds: number): Promise<number> {
-  const longest = await tx.application.aggregate({ _max: { accessTokenTtl: true } });
-  return Math.max(defaultTtlSeconds, longest._max.accessTokenTtl ?? 0) * 1000;
 }
 
 async function record(tx: Tx, changes: KeyChange[], actor: Actor, change: KeyChange, details: Record<string, unknown> = {}): Promise<void> {

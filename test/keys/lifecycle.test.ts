@@ -60,7 +60,7 @@ test('the whole life on the schedule: next published ahead, promoted at N days, 
     keys = await listSigningKeys(db);
     const retired = keys.find((k) => k.kid === first.kid)!;
     t.is(retired.state, 'retired');
-    t.is(retired.publishUntil!.getTime(), T0 + 30 * DAY + 600_000 + RETIRE_MARGIN_MS);
+    t.is(retired.publishUntil!.getTime(), T0 + 30 * DAY + DAY + RETIRE_MARGIN_MS);
     t.is((await Keystore.load(keys, kek, at(30 * DAY))).active!.kid, next.kid);
     t.true((await publishedKids(db, kek, at(30 * DAY))).includes(first.kid));
 
@@ -81,13 +81,15 @@ test('the whole life on the schedule: next published ahead, promoted at N days, 
   }
 });
 
-test('a retired key stays published for the longest lifetime any application has, plus the margin', async (t) => {
+test('a retired key stays published for the longest lifetime any setting allows, plus the margin, even when lifetimes were lowered', async (t) => {
   const { db, kek, config, settings, T0, close } = await fresh();
   try {
-    t.is((await runAdmin(config, ['app', 'create', 'long-lived', '--audiences', 'https://api.example', '--ttl', '7200'])).code, 0);
+    // a token signed while the application's lifetime was a day is valid for a day, whatever the lifetime is later
+    t.is((await runAdmin(config, ['app', 'create', 'long-lived', '--audiences', 'https://api.example', '--ttl', '86400'])).code, 0);
+    t.is((await runAdmin(config, ['app', 'update', 'long-lived', '--ttl', '600'])).code, 0);
     await rotateKeys(db, kek, settings, { immediately: true }, new Date(T0 + DAY));
     const retired = byState(await listSigningKeys(db), 'retired')[0]!;
-    t.is(retired.publishUntil!.getTime(), T0 + DAY + 7_200_000 + RETIRE_MARGIN_MS);
+    t.is(retired.publishUntil!.getTime(), T0 + DAY + DAY + RETIRE_MARGIN_MS);
   } finally {
     await close();
   }
@@ -199,16 +201,16 @@ test('start-up works in every state of the life: next, active, retired, removed 
     const s: KeySettings = settings;
     await rotateKeys(db, kek, s, { immediately: true }, new Date(T0 + DAY)); // first retired
     await rotateKeys(db, kek, s, { immediately: true }, new Date(T0 + 2 * DAY)); // second retired
-    await advanceKeyLifecycle(db, kek, s, new Date(T0 + 3 * DAY)); // both removed
+    await advanceKeyLifecycle(db, kek, s, new Date(T0 + 3 * DAY)); // the first removed, the second still published
     const toRevoke = await rotateKeys(db, kek, s, {}, new Date(T0 + 3 * DAY));
     await revokeKey(db, kek, s, toRevoke.kid, new Date(T0 + 3 * DAY));
     await rotateKeys(db, kek, s, {}, new Date()); // a next key waiting
     const states = (await listSigningKeys(db)).map((k) => k.state).sort();
-    t.deepEqual(states, ['active', 'next', 'removed', 'removed', 'revoked']);
+    t.deepEqual(states, ['active', 'next', 'removed', 'retired', 'revoked']);
     await prepareDatabase(config);
     const keystore = await Keystore.load(await listSigningKeys(db), kek);
     t.truthy(keystore.active);
-    t.is((JSON.parse(keystore.jwksBody) as { keys: unknown[] }).keys.length, 2);
+    t.is((JSON.parse(keystore.jwksBody) as { keys: unknown[] }).keys.length, 3);
   } finally {
     await close();
   }
