@@ -31,6 +31,7 @@ export interface Deps {
   throttle: FailureThrottle;
   jwksKeys: JwksKeyCache;
   keystore: () => Keystore;
+  keys: LiveKeystore;
   revocations: RevocationList;
   close(): Promise<void>;
 }
@@ -51,10 +52,10 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
   const writer = new BackgroundWriter(db, log, options.writer, (error) => database.reportError(error));
   const auditGuard = new AuditVolumeGuard(writer, { deniedPerSecond: config.auditDeniedPerSecond, maxAddresses: 100 });
 
-  const keys = await LiveKeystore.open(db, kek, state, log);
   const revocations = new RevocationList(db, log, options.pollMs);
   joinRevocationRelay(revocations);
   await state.start();
+  const keys = await LiveKeystore.open(db, kek, state, log);
   await revocations.start();
   database.start();
   writer.start();
@@ -73,9 +74,11 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
     throttle: new FailureThrottle({ perCaller: config.authFailuresPerMinute, perAddress: config.authFailuresPerMinutePerAddress }),
     jwksKeys: new JwksKeyCache({ db, log, fetch: fetchOptions(config), cooldownMs: config.jwksRefreshCooldownMs }),
     keystore: () => keys.get(),
+    keys,
     revocations,
     async close() {
       state.stop();
+      keys.stop();
       revocations.stop();
       database.stop();
       auditGuard.close();

@@ -15,6 +15,7 @@ export interface ReadinessDeps {
   database: DatabaseWatch;
   writer: BackgroundWriter;
   keystore: () => Keystore;
+  keys: { health(): { failingSince: Date | null; reason: string | null } };
 }
 
 /**
@@ -32,11 +33,13 @@ export function readiness(deps: ReadinessDeps): Middleware {
     if (writes.failingSince) problems.push(`audit events cannot be written since ${writes.failingSince.toISOString()} (${writes.queued} queued): ${writes.reason}`);
     const signingKey = deps.keystore().active !== null;
     if (!signingKey) problems.push('no active signing key is loaded');
+    const keys = deps.keys.health();
+    if (keys.failingSince) problems.push(`the signing keys cannot be reloaded since ${keys.failingSince.toISOString()}: ${keys.reason}`);
     ctx.set('Cache-Control', 'no-store');
     ctx.status = problems.length === 0 ? 200 : 503;
     ctx.body = {
       status: ctx.status === 200 ? 'ready' : 'not ready',
-      checks: { database, database_file: file.ok, audit_writes: writes.failingSince === null, signing_key: signingKey },
+      checks: { database, database_file: file.ok, audit_writes: writes.failingSince === null, signing_key: signingKey, signing_keys_current: keys.failingSince === null },
       ...(problems.length > 0 ? { problems } : {}),
     };
   };

@@ -30,7 +30,7 @@ export function routes(deps: Deps): Router {
   router.post(at('/revoke'), noStore, auditTokenManagement(deps.auditGuard, 'token.revoked'), requireForm, formBody, revocationEndpoint(deps));
   router.all(at('/revoke'), noStore, postOnly);
   router.get(at('/.well-known/jwks.json'), jwks(deps.config, deps.keystore));
-  const metadata = serverMetadata(deps.config, deps.state, deps.keystore);
+  const metadata = serverMetadata(deps.config, deps.state);
   router.get(at('/.well-known/openid-configuration'), metadata);
   router.get(at('/.well-known/oauth-authorization-server'), metadata);
   // RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import type { Config } from '../config.ts';
+import { SIGNING_ALGS, type Config } from '../config.ts';
 import { GRANTS } from '../grants/index.ts';
 import type { Keystore } from '../keys/keystore.ts';
 import type { CachedState } from '../store/cached-state.ts';
@@ -42,7 +42,7 @@ export function issuerPath(config: Config): string {
  * RFC 8414 authorization server metadata; also served as OpenID discovery (the same document at the
  * place OIDC clients look: tokenmint is no OpenID Provider and issues no ID tokens).
  */
-export function serverMetadata(config: Config, state: CachedState, keystore: () => Keystore): Middleware {
+export function serverMetadata(config: Config, state: CachedState): Middleware {
   const base = config.issuer.replace(/\/$/, '');
   const grantTypes = [...GRANTS.keys()].filter((g) => g !== 'password');
   const fixed = {
@@ -55,6 +55,10 @@ export function serverMetadata(config: Config, state: CachedState, keystore: () 
     introspection_endpoint: `${base}/introspect`,
     introspection_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
     introspection_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
+    // RFC 9701 §6: an introspection answer can be a JWT signed with the key that signs tokens. Every
+    // algorithm a key may have, not just the current key's: a client keeps the metadata it read
+    // across a rotation to another algorithm
+    introspection_signing_alg_values_supported: SIGNING_ALGS,
     revocation_endpoint: `${base}/revoke`,
     revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
     revocation_endpoint_auth_signing_alg_values_supported: ASYMMETRIC_ALGS,
@@ -66,9 +70,7 @@ export function serverMetadata(config: Config, state: CachedState, keystore: () 
   };
   return async (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=60');
-    const active = keystore().active;
-    // RFC 9701 §6: an introspection answer can be a JWT, signed with the key that signs tokens
-    const document = active ? { ...fixed, introspection_signing_alg_values_supported: [active.alg] } : fixed;
+    const document = fixed;
     if (!config.publishScopes) {
       ctx.body = document;
       return;

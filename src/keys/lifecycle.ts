@@ -5,7 +5,7 @@
 // two steps leaves a state the next step starts from; the clock is a parameter.
 import { MAX_ACCESS_TOKEN_TTL_SECONDS, type Config, type SigningAlg } from '../config.ts';
 import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
-import { deleteSigningKey, insertSigningKey, listSigningKeys, updateSigningKey } from '../store/keys.ts';
+import { checkpointWiped, deleteSigningKey, insertSigningKey, listSigningKeys, updateSigningKey } from '../store/keys.ts';
 import type { Db, Tx } from '../store/prisma.ts';
 import type { SigningKeyRecord } from '../store/types.ts';
 import { generateSigningKey, type GeneratedKey } from './generate.ts';
@@ -56,6 +56,7 @@ export async function advanceKeyLifecycle(db: Db, kek: Buffer, settings: KeySett
       await record(tx, changes, 'schedule', { action: 'key.removed', kid: key.kid });
     });
   }
+  if (changes.length > 0) await checkpointWiped(db);
 
   const keys = await listSigningKeys(db);
   const next = ofState(keys, 'next')[0];
@@ -94,7 +95,7 @@ export async function rotateKeys(db: Db, kek: Buffer, settings: KeySettings, opt
   const existing = ofState(await listSigningKeys(db), 'next')[0];
   const spare = existing?.alg === alg ? undefined : await generateSigningKey(alg, kek);
   const changes: KeyChange[] = [];
-  return adminTransaction(db, async (tx) => {
+  const rotated = await adminTransaction(db, async (tx) => {
     const keys = await listSigningKeys(tx);
     let next = ofState(keys, 'next')[0];
     if (next && next.alg !== alg) {
@@ -112,6 +113,8 @@ export async function rotateKeys(db: Db, kek: Buffer, settings: KeySettings, opt
     if (options.immediately) await promote(tx, changes, 'admin-cli', next, newest(ofState(keys, 'active')), settings, now);
     return (await listSigningKeys(tx)).find((k) => k.kid === next!.kid)!;
   });
+  if (changes.some((c) => c.action === 'key.discarded')) await checkpointWiped(db);
+  return rotated;
 }
 
 /**
@@ -123,7 +126,7 @@ export async function revokeKey(db: Db, kek: Buffer, settings: KeySettings, kid:
   const target = keys.find((k) => k.kid === kid);
   const spare = target?.state === 'active' && ofState(keys, 'next').length === 0 ? await generateSigningKey(settings.signingAlg, kek) : undefined;
   const changes: KeyChange[] = [];
-  return adminTransaction(db, async (tx) => {
+  const outcome = await adminTransaction(db, async (tx) => {
     const current = await listSigningKeys(tx);
     const key = current.find((k) => k.kid === kid);
     if (!key) throw new KeyLifecycleError(`no signing key ${JSON.stringify(kid)}`);
@@ -140,6 +143,8 @@ export async function revokeKey(db: Db, kek: Buffer, settings: KeySettings, kid:
     await promote(tx, changes, 'admin-cli', successor, undefined, settings, now);
     return { revoked, activated: (await listSigningKeys(tx)).find((k) => k.kid === successor.kid)! };
   });
+  await checkpointWiped(db);
+  return outcome;
 }
 
 export class KeyLifecycleError extends Error {}

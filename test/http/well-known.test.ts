@@ -109,7 +109,7 @@ test('healthz is live and readyz reports the database, its file, audit writes an
   t.is(live.status, 200);
   const ready = await fetch(`${instance.url}/readyz`);
   t.is(ready.status, 200);
-  t.deepEqual(await ready.json(), { status: 'ready', checks: { database: true, database_file: true, audit_writes: true, signing_key: true } });
+  t.deepEqual(await ready.json(), { status: 'ready', checks: { database: true, database_file: true, audit_writes: true, signing_key: true, signing_keys_current: true } });
 });
 
 for (const alg of ['ES256', 'PS256', 'EdDSA'] as const) {

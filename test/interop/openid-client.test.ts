@@ -183,7 +183,7 @@ test('tokenIntrospection with introspection_signed_response_alg and non-repudiat
   });
   // the library verifies the signed answer's signature with the keys from jwks_uri
   client.enableNonRepudiationChecks(config);
-  t.deepEqual(config.serverMetadata().introspection_signing_alg_values_supported, [alg]);
+  t.true(config.serverMetadata().introspection_signing_alg_values_supported?.includes(alg));
   const { access_token: accessToken } = await client.clientCredentialsGrant(config, {});
   const answer = await client.tokenIntrospection(config, accessToken);
   t.true(answer.active);
