@@ -84,7 +84,7 @@ const PROPAGATION_MS = 3000;
  * answers it inactive, even should the client_id be created again at once and the old secret
  * still be accepted somewhere for those seconds.
  */
-function deletionCut(clientId: string, now = Date.now()): { clientId: string; issuedBefore: Date; expiresAt: Date } {
+export function deletionCut(clientId: string, now = Date.now()): { clientId: string; issuedBefore: Date; expiresAt: Date } {
   const issuedBefore = new Date(now + PROPAGATION_MS);
   return { clientId, issuedBefore, expiresAt: new Date(issuedBefore.getTime() + MAX_ACCESS_TOKEN_TTL_SECONDS * 1000) };
 }

@@ -15,13 +15,14 @@ import { registerKeyCommands } from './cli-keys.ts';
 import { registerPolicyCommands } from './cli-policies.ts';
 import { registerServiceAccountCommands } from './cli-service-accounts.ts';
 import { registerTokenCommands } from './cli-tokens.ts';
+import { generatedSecretText, registerSeedCommands } from './cli-seed.ts';
 import { AdminError } from './errors.ts';
 import { parseDuration } from './input.ts';
 import { formatRecord, formatTable, type Output } from './output.ts';
 import { auditEventView, type View } from './views.ts';
 
 export type Action = (ctx: AdminContext, args: string[], options: Record<string, string | string[] | boolean | undefined>) => Promise<Result>;
-export type Result = { record: View; note?: string } | { rows: View[]; columns: string[] };
+export type Result = { record: View; note?: string } | { rows: View[]; columns: string[] } | { raw: unknown; text: string; textOnly?: boolean };
 /** Adds a leaf command (one that runs an action) with the options every leaf has. */
 export type Leaf = (parent: Command, spec: string, description: string) => Command;
 export type Run = (action: Action) => (...raw: unknown[]) => Promise<void>;
@@ -42,6 +43,14 @@ function program(run: Run, out: Output, err: Output): Command {
   registerJwksCommands(root, leaf, run);
   registerPolicyCommands(root, leaf, run);
   registerTokenCommands(root, leaf, run);
+  registerSeedCommands(root, leaf, run);
+  const secret = root.command('secret').description('secrets in tokenmint\'s format');
+  secret
+    .command('generate')
+    .description('print a new client secret (or app password) for a seed file\'s {env: NAME} reference; nothing is stored')
+    .option('--app-password', 'an app password (tmap_...) instead of a client secret (tmcs_...)')
+    .exitOverride()
+    .action((o: { appPassword?: boolean }) => void out.write(`${generatedSecretText(o.appPassword === true)}\n`));
   leaf(root, 'check', "SQLite's full integrity check of the database (PRAGMA integrity_check)").action(run(async (ctx) => ({ record: await checkDatabase(ctx) })));
 
   registerKeyCommands(root, leaf, run);
@@ -63,6 +72,7 @@ function program(run: Run, out: Output, err: Output): Command {
 }
 
 function render(result: Result, json: boolean): string {
+  if ('raw' in result) return json && !result.textOnly ? JSON.stringify(result.raw, null, 2) : result.text;
   if (json) return JSON.stringify('rows' in result ? result.rows : result.record, null, 2);
   if ('rows' in result) return formatTable(result.rows, result.columns);
   return result.note ? `${formatRecord(result.record)}\n\n${result.note}` : formatRecord(result.record);

@@ -1,0 +1,61 @@
+// The current state as a seed file: what `seed` applied to an empty database gives back, without a
+// secret or any private material (a secret becomes `generate`).
+import { stringify } from 'yaml';
+import { GRANT_TYPE_NAMES } from '../admin/input.ts';
+import { listApplications } from '../store/applications.ts';
+import { listPolicies } from '../store/policies.ts';
+import type { Db } from '../store/prisma.ts';
+import { listServiceAccounts } from '../store/service-accounts.ts';
+
+/** Full grant-type URNs back to the short names the CLI and seed files use. */
+const SHORT_GRANT = new Map(Object.entries(GRANT_TYPE_NAMES).filter(([name]) => !name.startsWith('urn')).map(([name, full]) => [full, name]));
+
+export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
+  const [apps, accounts, policies, passwords] = await Promise.all([
+    listApplications(db),
+    listServiceAccounts(db),
+    listPolicies(db),
+    db.appPassword.findMany({ where: { revokedAt: null }, select: { serviceAccountId: true, expiresAt: true } }),
+  ]);
+  const clientIdOf = new Map(apps.map((a) => [a.id, a.clientId]));
+  const now = Date.now();
+  const holdsPassword = new Set(passwords.filter((p) => p.expiresAt === null || p.expiresAt.getTime() > now).map((p) => p.serviceAccountId));
+  const byName = <T>(list: T[], name: (item: T) => string) => [...list].sort((a, b) => name(a).localeCompare(name(b)));
+  return {
+    applications: byName(apps, (a) => a.clientId).map((app) => ({
+      client_id: app.clientId,
+      name: app.name,
+      ...(app.secretId ? { client_secret: 'generate' } : {}),
+      grants: app.grantTypes.map((g) => SHORT_GRANT.get(g) ?? g),
+      scopes: app.scopes,
+      default_scopes: app.defaultScopes,
+      audiences: app.audiences,
+      ttl: app.accessTokenTtl,
+      policy_mode: app.policyMode,
+      auth_methods: app.authMethods,
+      enabled: app.enabled,
+    })),
+    service_accounts: byName(accounts, (a) => a.username).map((account) => ({
+      username: account.username,
+      display_name: account.displayName,
+      apps: account.applicationIds.map((id) => clientIdOf.get(id)!).sort(),
+      groups: account.groups,
+      permissions: account.permissions,
+      attributes: account.attributes,
+      enabled: account.enabled,
+      ...(holdsPassword.has(account.id) ? { app_password: 'generate' } : {}),
+    })),
+    policies: byName(policies, (p) => p.name).map((policy) => ({
+      name: policy.name,
+      apps: [...policy.bindings].sort((a, b) => a.position - b.position).map((b) => b.clientId),
+      kind: policy.kind,
+      expression: policy.expression,
+      description: policy.description,
+      enabled: policy.enabled,
+    })),
+  };
+}
+
+export function formatSeed(document: Record<string, unknown>, format: 'yaml' | 'json'): string {
+  return format === 'json' ? `${JSON.stringify(document, null, 2)}\n` : stringify(document, { lineWidth: 0 });
+}

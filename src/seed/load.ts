@@ -1,0 +1,118 @@
+// A seed file read and checked whole: every problem listed with its path, before anything is applied.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { applicationFields, NEW_APPLICATION_FIELDS } from '../admin/application-fields.ts';
+import { AdminError } from '../admin/errors.ts';
+import { compilePolicy, PolicyExpressionError } from '../policies/expression.ts';
+import { parseSecret, type SecretKind } from '../secrets/format.ts';
+import { seedFileSchema, type SecretSource, type SeedFile } from './definitions.ts';
+
+/** The file as applied: expressions read from their files, secrets from the environment. */
+export interface LoadedSeed {
+  file: SeedFile;
+  /** policy name → its CEL text */
+  expressions: Map<string, string>;
+  /** `applications[0].client_secret` → the secret the environment holds */
+  secrets: Map<string, string>;
+}
+
+export class SeedFileError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`the seed file is not valid:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  }
+}
+
+const MAX_FILE_BYTES = 16 * 1024 * 1024;
+
+export function loadSeedFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadedSeed {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new SeedFileError([`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`]);
+  }
+  if (text.length > MAX_FILE_BYTES) throw new SeedFileError([`${path}: larger than 16 MiB`]);
+  // YAML 1.2 reads JSON as well
+  const document = parseDocument(text, { uniqueKeys: true });
+  if (document.errors.length > 0) throw new SeedFileError(document.errors.map((e) => `${path}: ${e.message.split('\n')[0]}`));
+  // aliases are bounded so that a few lines cannot expand into gigabytes
+  return checkSeed(document.toJS({ maxAliasCount: 100 }) ?? {}, dirname(resolve(path)), env);
+}
+
+/** Validates a parsed seed document; `base` is where `file:` references are relative to. */
+export function checkSeed(document: unknown, base: string, env: NodeJS.ProcessEnv): LoadedSeed {
+  const parsed = seedFileSchema.safeParse(document);
+  if (!parsed.success) throw new SeedFileError(parsed.error.issues.map(describeIssue));
+  const file = parsed.data;
+  const problems: string[] = [];
+  const expressions = new Map<string, string>();
+  const secrets = new Map<string, string>();
+
+  const duplicates = (names: string[], what: string) => {
+    const seen = new Set<string>();
+    names.forEach((name, i) => {
+      if (seen.has(name)) problems.push(`${what}[${i}]: ${JSON.stringify(name)} appears more than once`);
+      seen.add(name);
+    });
+  };
+  duplicates(file.applications.map((a) => a.client_id), 'applications');
+  duplicates(file.service_accounts.map((a) => a.username), 'service_accounts');
+  duplicates(file.policies.map((p) => p.name), 'policies');
+  const clientIds = new Set(file.applications.map((a) => a.client_id));
+  file.service_accounts.forEach((account, i) => {
+    if (clientIds.has(account.username)) problems.push(`service_accounts[${i}].username: ${JSON.stringify(account.username)} is also a client_id (one namespace)`);
+  });
+
+  file.applications.forEach((app, i) => {
+    try {
+      applicationFields(
+        { scopes: app.scopes, defaultScopes: app.default_scopes, audiences: app.audiences, grants: app.grants, ttlSeconds: app.ttl, policyMode: app.policy_mode, authMethods: app.auth_methods },
+        { ...NEW_APPLICATION_FIELDS, name: app.name ?? app.client_id },
+      );
+    } catch (error) {
+      if (!(error instanceof AdminError)) throw error;
+      problems.push(`applications[${i}]: ${error.message}`);
+    }
+    secret(app.client_secret, `applications[${i}].client_secret`, 'client-secret');
+  });
+  file.service_accounts.forEach((account, i) => secret(account.app_password, `service_accounts[${i}].app_password`, 'app-password'));
+  file.policies.forEach((policy, i) => {
+    let text: string;
+    if (typeof policy.expression === 'string') {
+      text = policy.expression;
+    } else {
+      try {
+        text = readFileSync(resolve(base, policy.expression.file), 'utf8');
+      } catch {
+        problems.push(`policies[${i}].expression: cannot read ${policy.expression.file}`);
+        return;
+      }
+    }
+    try {
+      compilePolicy(text, policy.kind);
+      expressions.set(policy.name, text.trim());
+    } catch (error) {
+      if (!(error instanceof PolicyExpressionError)) throw error;
+      problems.push(`policies[${i}].expression: ${error.message.replace(/\s*\n\s*/g, ' ')}`);
+    }
+  });
+  if (problems.length > 0) throw new SeedFileError(problems);
+  return { file, expressions, secrets };
+
+  function secret(source: SecretSource | undefined, path: string, kind: SecretKind): void {
+    if (source === undefined || source === 'generate') return;
+    const value = env[source.env];
+    if (value === undefined || value === '') return void problems.push(`${path}: the environment variable ${source.env} is not set`);
+    if (parseSecret(value)?.kind !== kind) {
+      return void problems.push(`${path}: ${source.env} does not hold a tokenmint ${kind === 'client-secret' ? 'client secret (tmcs_...)' : 'app password (tmap_...)'}; npm run admin -- secret generate makes one`);
+    }
+    secrets.set(path, value);
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${String(part)}` : String(part)), '');
+  return `${path || '(file)'}: ${issue.message}`;
+}

@@ -1,0 +1,232 @@
+// Seed files: validated whole, planned, applied all or nothing, idempotent, pruned, exported.
+import test from 'ava';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { seedJsonSchema } from '../../src/seed/definitions.ts';
+import { basic, startInstance, untilPropagated, type Instance } from '../helpers/instance.ts';
+
+let instance: Instance;
+let counter = 0;
+
+test.before(async () => {
+  instance = await startInstance();
+});
+test.after.always(() => instance?.close());
+
+interface SeedJson {
+  plan: { kind: string; name: string; action: string; changes?: string[] }[];
+  applied: boolean;
+  secrets: Record<string, string>;
+}
+
+function file(text: string, name = `seed-${++counter}.yaml`): string {
+  const path = join(instance.dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+async function seed(path: string, ...flags: string[]): Promise<SeedJson> {
+  const run = await instance.admin('seed', path, '--json', ...flags);
+  if (run.code !== 0) throw new Error(run.stderr);
+  return run.json<SeedJson>();
+}
+
+const actions = (result: SeedJson) => Object.fromEntries(result.plan.map((e) => [`${e.kind}:${e.name}`, e.action]));
+const auditCount = async () => (await instance.admin('audit', 'list', '--limit', '100000', '--json')).json<unknown[]>().length;
+
+const BASE = `
+applications:
+  - client_id: shop
+    client_secret: generate
+    scopes: [orders:read, orders:write]
+    default_scopes: [orders:read]
+    audiences: [https://orders.example]
+service_accounts:
+  - username: shop-batch
+    apps: [shop]
+    permissions: [orders:read]
+    app_password: generate
+policies:
+  - name: shop-inside
+    apps: [shop]
+    expression: ip_in(request.ip, "127.0.0.0/8")
+`;
+
+test.serial('apply creates everything, prints the generated secrets once, and a running server issues tokens with them within 2 s', async (t) => {
+  const result = await seed(file(BASE));
+  t.true(result.applied);
+  t.deepEqual(actions(result), { 'application:shop': 'create', 'service_account:shop-batch': 'create', 'policy:shop-inside': 'create' });
+  t.regex(result.secrets.shop!, /^tmcs_/);
+  t.regex(result.secrets['shop-batch']!, /^tmap_/);
+  const viaSecret = await untilPropagated(() => instance.token({ grant_type: 'client_credentials' }, { authorization: basic('shop', result.secrets.shop!) }), (r) => r.status === 200);
+  t.is(viaSecret.status, 200);
+  const viaAccount = await instance.token({ grant_type: 'client_credentials', client_id: 'shop', username: 'shop-batch', password: result.secrets['shop-batch']! });
+  t.is(viaAccount.status, 200);
+  const events = (await instance.admin('audit', 'list', '--json')).json<{ action: string; details: Record<string, unknown> | null }[]>();
+  t.true(events.some((e) => e.action === 'seed.applied'));
+  t.true(events.filter((e) => ['app.created', 'service_account.created', 'policy.added'].includes(e.action)).every((e) => e.details?.source === 'seed'));
+});
+
+test.serial('applying the same file again reports everything unchanged and writes nothing, not even an audit event', async (t) => {
+  const before = await auditCount();
+  const again = await seed(file(BASE));
+  t.false(again.applied);
+  t.true(again.plan.every((e) => e.action === 'unchanged'));
+  t.deepEqual(again.secrets, {});
+  t.is(await auditCount(), before);
+});
+
+test.serial('changing one field plans an update of exactly that field, and --dry-run changes nothing', async (t) => {
+  const changed = BASE.replace('default_scopes: [orders:read]', 'default_scopes: [orders:read]\n    ttl: 300');
+  const dry = await seed(file(changed), '--dry-run');
+  t.false(dry.applied);
+  t.deepEqual(dry.plan.find((e) => e.name === 'shop'), { kind: 'application', name: 'shop', action: 'update', changes: ['ttl'] });
+  t.is((await instance.admin('app', 'show', 'shop', '--json')).json<{ access_token_ttl: number | null }>().access_token_ttl, null);
+  const applied = await seed(file(changed));
+  t.true(applied.applied);
+  t.is((await instance.admin('app', 'show', 'shop', '--json')).json<{ access_token_ttl: number | null }>().access_token_ttl, 300);
+  t.deepEqual(applied.secrets, {}, 'an existing secret is not generated again');
+});
+
+test.serial('--prune deletes only what a seed apply created; objects made by hand are listed as not managed and kept', async (t) => {
+  t.is((await instance.admin('app', 'create', 'handmade', '--audiences', 'https://orders.example')).code, 0);
+  const extra = `${BASE}  - name: shop-extra\n    apps: [shop]\n    expression: "true"\n`;
+  await seed(file(extra));
+  const pruned = await seed(file(BASE), '--prune');
+  t.is(actions(pruned)['policy:shop-extra'], 'delete');
+  t.is(actions(pruned)['application:handmade'], 'not managed');
+  t.is((await instance.admin('policy', 'show', 'shop-extra')).code, 1);
+  t.is((await instance.admin('app', 'show', 'handmade')).code, 0);
+  // without --prune nothing is even considered
+  const plain = await seed(file(BASE));
+  t.is(actions(plain)['application:handmade'], undefined);
+});
+
+test.serial('secrets by environment reference: an unset variable is an error; a set one is used as the secret', async (t) => {
+  const text = `applications:\n  - client_id: envapp\n    client_secret: {env: ENVAPP_SECRET}\n    audiences: [https://orders.example]\n`;
+  delete process.env.ENVAPP_SECRET;
+  const unset = await instance.admin('seed', file(text));
+  t.is(unset.code, 1);
+  t.regex(unset.stderr, /applications\[0\]\.client_secret: the environment variable ENVAPP_SECRET is not set/);
+  process.env.ENVAPP_SECRET = 'not-a-tokenmint-secret';
+  t.regex((await instance.admin('seed', file(text))).stderr, /does not hold a tokenmint client secret/);
+  const generated = await instance.admin('secret', 'generate');
+  t.is(generated.code, 0);
+  process.env.ENVAPP_SECRET = generated.stdout.trim();
+  const applied = await seed(file(text));
+  t.deepEqual(applied.secrets, {}, 'a secret from the environment is never printed');
+  const token = await untilPropagated(() => instance.token({ grant_type: 'client_credentials' }, { authorization: basic('envapp', process.env.ENVAPP_SECRET!) }), (r) => r.status === 200);
+  t.is(token.status, 200);
+  t.true((await seed(file(text))).plan.every((e) => e.action === 'unchanged'));
+});
+
+test.serial('validation lists every problem with its path, and applies nothing', async (t) => {
+  const bad = `
+applications:
+  - client_id: ok-one
+    audiences: [https://a.example]
+  - client_id: "bad id with spaces"
+    audiences: []
+    scopes: [read]
+    default_scopes: [write]
+service_accounts:
+  - username: lonely
+    apps: [no-such-app]
+policies:
+  - name: broken
+    apps: [ok-one]
+    expression: "this is not CEL ("
+unknown_section: []
+`;
+  const run = await instance.admin('seed', file(bad));
+  t.is(run.code, 1);
+  t.regex(run.stderr, /applications\[1\]\.client_id/);
+  t.regex(run.stderr, /applications\[1\]\.audiences/);
+  t.regex(run.stderr, /unknown_section|Unrecognized key/);
+  t.is((await instance.admin('app', 'show', 'ok-one')).code, 1, 'nothing applied');
+  // once the shape is right, the rules across fields and objects are checked, all listed too
+  const semantic = `
+applications:
+  - client_id: ok-two
+    audiences: [https://a.example]
+    scopes: [read]
+    default_scopes: [write]
+service_accounts:
+  - username: lonely
+    apps: [no-such-app]
+policies:
+  - name: broken
+    apps: [ok-two]
+    expression: "this is not CEL ("
+`;
+  const second = await instance.admin('seed', file(semantic));
+  t.is(second.code, 1);
+  t.regex(second.stderr, /applications\[0\]: default scope "write" is not among/);
+  t.regex(second.stderr, /policies\[0\]\.expression:/);
+  t.is((await instance.admin('app', 'show', 'ok-two')).code, 1);
+});
+
+test.serial('a reference to an application that exists nowhere fails the whole file: nothing of it is applied', async (t) => {
+  const text = `applications:\n  - client_id: half\n    audiences: [https://a.example]\nservice_accounts:\n  - username: orphan\n    apps: [missing-app]\n`;
+  const run = await instance.admin('seed', file(text));
+  t.is(run.code, 1);
+  t.regex(run.stderr, /service_accounts\[0\]\.apps\[0\]: no application "missing-app"/);
+  t.is((await instance.admin('app', 'show', 'half')).code, 1);
+});
+
+test.serial('a username taken as a client_id in the database fails the file before anything is written', async (t) => {
+  const before = await auditCount();
+  const text = `applications:\n  - client_id: fresh-app\n    audiences: [https://a.example]\nservice_accounts:\n  - username: handmade\n    apps: [fresh-app]\n`;
+  const run = await instance.admin('seed', file(text));
+  t.is(run.code, 1);
+  t.regex(run.stderr, /service_accounts\[0\]\.username: "handmade" is a client_id already/);
+  t.is((await instance.admin('app', 'show', 'fresh-app')).code, 1);
+  t.is(await auditCount(), before);
+});
+
+test.serial('export, apply to an empty database, export again: the two exports are identical', async (t) => {
+  const first = await instance.admin('export');
+  t.is(first.code, 0);
+  t.false(/tmcs_|tmap_|PRIVATE/.test(first.stdout), 'no secret in the export');
+  const empty = await startInstance();
+  try {
+    const path = join(empty.dir, 'exported.yaml');
+    writeFileSync(path, first.stdout);
+    const applied = await empty.admin('seed', path, '--json');
+    t.is(applied.code, 0, applied.stderr);
+    const second = await empty.admin('export');
+    t.is(second.stdout, first.stdout);
+    const json = await empty.admin('export', '--format', 'json');
+    t.deepEqual(Object.keys(JSON.parse(json.stdout)), ['applications', 'service_accounts', 'policies']);
+  } finally {
+    await empty.close();
+  }
+});
+
+test('schema/seed.schema.json is what the definitions generate (npm run seed:schema writes it)', (t) => {
+  const published = JSON.parse(readFileSync(new URL('../../schema/seed.schema.json', import.meta.url), 'utf8'));
+  t.deepEqual(published, JSON.parse(JSON.stringify(seedJsonSchema())));
+});
+
+test.serial('one object failing inside the transaction rolls back everything before it', async (t) => {
+  process.env.SHARED_PASSWORD = (await instance.admin('secret', 'generate', '--app-password')).stdout.trim();
+  // two accounts cannot hold the same app password (its id is unique): the second insert fails
+  const text = `
+applications:
+  - client_id: rollback-app
+    audiences: [https://a.example]
+service_accounts:
+  - username: rollback-one
+    apps: [rollback-app]
+    app_password: {env: SHARED_PASSWORD}
+  - username: rollback-two
+    apps: [rollback-app]
+    app_password: {env: SHARED_PASSWORD}
+`;
+  const before = await auditCount();
+  const run = await instance.admin('seed', file(text));
+  t.is(run.code, 1);
+  t.is((await instance.admin('app', 'show', 'rollback-app')).code, 1);
+  t.is((await instance.admin('service-account', 'show', 'rollback-one')).code, 1);
+  t.is(await auditCount(), before);
+});
