@@ -10,6 +10,9 @@ import { corruptTable } from './helpers/database-faults.ts';
 import { basic, formBody, prepareDatabase, runAdmin, tempDir, testConfig } from './helpers/instance.ts';
 import { freePort, start, waitReady } from './helpers/process.ts';
 
+// The tests that start a cluster (a primary and two workers, each compiling the sources at start)
+// run one at a time: several clusters starting at once on two cores can take longer than the
+// readiness wait, which says nothing about tokenmint.
 test('bad configuration stops start-up with one line per problem, naming the variable', async (t) => {
   const dir = tempDir();
   const { child, output } = start({ DATABASE_URL: `file:${join(dir, 'x.db')}`, PORT: 'abc', SIGNING_ALG: 'HS256' });
@@ -33,7 +36,7 @@ test('a corrupt database stops start-up with one clear line, before any worker s
   t.is(output().stderr, `tokenmint: the database ${config.databaseFile} is corrupt (database disk image is malformed): restore it from a backup (see README, Backups); npm run admin -- check runs the full integrity check\n`);
 });
 
-test('several workers share the port, all see admin changes within 2 seconds, and SIGTERM stops them cleanly', async (t) => {
+test.serial('several workers share the port, all see admin changes within 2 seconds, and SIGTERM stops them cleanly', async (t) => {
   const dir = tempDir();
   const port = await freePort();
   const env = { DATABASE_URL: `file:${join(dir, 'tokenmint.db')}`, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', ISSUER_URL: 'https://issuer.example' };
@@ -66,7 +69,7 @@ test('several workers share the port, all see admin changes within 2 seconds, an
   }
 });
 
-test('with several workers, a token revoked at one worker is inactive at every worker for the very next request', async (t) => {
+test.serial('with several workers, a token revoked at one worker is inactive at every worker for the very next request', async (t) => {
   const dir = tempDir();
   const port = await freePort();
   const env = { DATABASE_URL: `file:${join(dir, 'tokenmint.db')}`, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', ISSUER_URL: 'https://issuer.example' };
@@ -105,7 +108,7 @@ function freshConnectionPost(port: number, path: string, body: string, authoriza
   });
 }
 
-test('the primary promotes a rotated key once it has been published KEY_PUBLISH_AHEAD, and both workers sign with it within 2 s', async (t) => {
+test.serial('the primary promotes a rotated key once it has been published KEY_PUBLISH_AHEAD, and both workers sign with it within 2 s', async (t) => {
   const dir = tempDir();
   const port = await freePort();
   const env = { DATABASE_URL: `file:${join(dir, 'tokenmint.db')}`, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', ISSUER_URL: 'https://issuer.example', KEY_PUBLISH_AHEAD: '4' };
@@ -140,7 +143,7 @@ test('the primary promotes a rotated key once it has been published KEY_PUBLISH_
   }
 });
 
-test('a single-use assertion presented concurrently to several worker processes succeeds exactly once', async (t) => {
+test.serial('a single-use assertion presented concurrently to several worker processes succeeds exactly once', async (t) => {
   const dir = tempDir();
   const port = await freePort();
   const issuer = 'https://issuer.example';

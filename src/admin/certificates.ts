@@ -10,17 +10,32 @@ import { refuseWhileBound } from './dependents.ts';
 import { AdminError } from './errors.ts';
 import { check, identifier, issuerName, subjectPrefix } from './input.ts';
 
-/** Adds a certificate or public key that verifies input JWTs of the given applications. */
-export async function addCertificate(
-  ctx: AdminContext,
-  input: { name: string; pem: string; clientIds: string[]; issuer?: string; subjectPrefix?: string },
-): Promise<VerificationCertificate> {
+/** A certificate checked and parsed, ready to be written (by `cert add` or a seed file). */
+export interface PreparedCertificate {
+  name: string;
+  pem: string;
+  fingerprint: string;
+  jwk: Record<string, unknown>;
+  notBefore: Date | null;
+  expiresAt: Date | null;
+  issuer: string | null;
+  subjectPrefix: string | null;
+}
+
+export interface CertificateInput {
+  name: string;
+  pem: string;
+  issuer?: string;
+  subjectPrefix?: string;
+}
+
+/** Checks a certificate or public key that is to verify input JWTs; throws an AdminError naming the problem. */
+export function prepareCertificate(config: AdminContext['config'], input: CertificateInput): PreparedCertificate {
   const name = check(identifier, input.name, 'name');
   const issuer = input.issuer === undefined ? null : check(issuerName, input.issuer, '--issuer');
-  if (issuer === ctx.config.issuer) throw new AdminError('--issuer is this issuer: tokenmint never accepts its own tokens as assertions');
+  if (issuer === config.issuer) throw new AdminError('--issuer is this issuer: tokenmint never accepts its own tokens as assertions');
   if (input.subjectPrefix !== undefined && issuer === null) throw new AdminError('--subject-prefix needs --issuer: only federated assertions have subjects of their own');
   const prefix = input.subjectPrefix === undefined ? null : check(subjectPrefix, input.subjectPrefix, '--subject-prefix');
-  if (input.clientIds.length === 0) throw new AdminError('give at least one --app: a certificate verifies JWTs for the applications it is bound to');
   let parsed;
   try {
     parsed = parseVerificationPem(input.pem);
@@ -29,26 +44,27 @@ export async function addCertificate(
     throw error;
   }
   if (parsed.expiresAt && parsed.expiresAt <= new Date()) throw new AdminError(`the certificate expired on ${parsed.expiresAt.toISOString()}`);
+  return { name, pem: parsed.pem, fingerprint: parsed.fingerprint, jwk: { ...parsed.jwk }, notBefore: parsed.notBefore, expiresAt: parsed.expiresAt, issuer, subjectPrefix: prefix };
+}
+
+/** Writes a prepared certificate bound to the applications, inside the caller's transaction. */
+export async function writeCertificate(tx: Tx, cert: PreparedCertificate, clientIds: string[]): Promise<VerificationCertificate> {
+  if (await findCertificate(tx, cert.name)) throw new AdminError(`a certificate named ${cert.name} exists already`);
+  const twin = await findCertificateByFingerprint(tx, cert.fingerprint);
+  if (twin) throw new AdminError(`this key is already stored as certificate ${twin.name}`);
+  return insertCertificate(tx, cert, await applicationIdsOf(tx, clientIds));
+}
+
+/** Adds a certificate or public key that verifies input JWTs of the given applications. */
+export async function addCertificate(
+  ctx: AdminContext,
+  input: CertificateInput & { clientIds: string[] },
+): Promise<VerificationCertificate> {
+  const prepared = prepareCertificate(ctx.config, input);
+  if (input.clientIds.length === 0) throw new AdminError('give at least one --app: a certificate verifies JWTs for the applications it is bound to');
   return adminTransaction(ctx.db, async (tx) => {
-    if (await findCertificate(tx, name)) throw new AdminError(`a certificate named ${name} exists already`);
-    const twin = await findCertificateByFingerprint(tx, parsed.fingerprint);
-    if (twin) throw new AdminError(`this key is already stored as certificate ${twin.name}`);
-    const applicationIds = await applicationIdsOf(tx, input.clientIds);
-    const cert = await insertCertificate(
-      tx,
-      {
-        name,
-        pem: parsed.pem,
-        fingerprint: parsed.fingerprint,
-        jwk: { ...parsed.jwk },
-        notBefore: parsed.notBefore,
-        expiresAt: parsed.expiresAt,
-        issuer,
-        subjectPrefix: prefix,
-      },
-      applicationIds,
-    );
-    await recordAdminChange(tx, { action: 'certificate.added', applications: input.clientIds, details: { name, fingerprint: parsed.fingerprint, issuer } });
+    const cert = await writeCertificate(tx, prepared, input.clientIds);
+    await recordAdminChange(tx, { action: 'certificate.added', applications: input.clientIds, details: { name: prepared.name, fingerprint: prepared.fingerprint, issuer: prepared.issuer } });
     return cert;
   });
 }

@@ -14,7 +14,7 @@ export function registerSeedCommands(root: Command, leaf: Leaf, run: Run): void 
     .action(run(async (ctx, [file], o) => {
       let loaded;
       try {
-        loaded = loadSeedFile(file!);
+        loaded = loadSeedFile(file!, ctx.config);
       } catch (error) {
         if (error instanceof SeedFileError) throw new AdminError(error.message);
         throw error;

@@ -1,4 +1,5 @@
 import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
+import type { Tx } from '../store/prisma.ts';
 import { deleteJwksSource, findJwksSource, insertJwksSource, listJwksSources, recordFetch } from '../store/jwks-sources.ts';
 import type { JwksSource, PublicJwk, ReplayMode } from '../store/types.ts';
 import { fetchOptions, fetchSourceKeys, SourceFetchError, type FetchedSourceKeys } from '../trust/fetch-source-keys.ts';
@@ -27,10 +28,12 @@ export interface NewSourceInput {
   subjectPrefix?: string;
 }
 
-/** Adds a trusted external issuer. URL and discovery sources are fetched now, so a wrong URL fails here. */
-export async function addJwksSource(ctx: AdminContext, input: NewSourceInput): Promise<JwksSource> {
+/** A JWKS source checked, with its keys fetched or read, ready to be written (by `jwks add` or a seed file). */
+export type PreparedJwksSource = Parameters<typeof insertJwksSource>[1];
+
+/** Checks a trusted external issuer and gets its keys: URL and discovery sources are fetched now, so a wrong URL fails here. */
+export async function prepareJwksSource(ctx: AdminContext, input: Omit<NewSourceInput, 'clientIds'>): Promise<PreparedJwksSource> {
   const name = check(identifier, input.name, 'name');
-  if (input.clientIds.length === 0) throw new AdminError('give at least one --app: a source verifies JWTs for the applications it is bound to');
   if (input.location.kind !== 'discovery' && input.issuer === undefined) throw new AdminError('--issuer is required: the iss the JWTs of this source state');
   const stated = input.issuer === undefined ? undefined : check(issuerName, input.issuer, '--issuer');
   const algorithms = checkAlgorithms(input.algorithms ?? SOURCE_DEFAULTS.algorithms);
@@ -53,34 +56,40 @@ export async function addJwksSource(ctx: AdminContext, input: NewSourceInput): P
   const issuer = stated ?? discoveredIssuer(input.location as { url: string }, fetched!);
   if (issuer === ctx.config.issuer) throw new AdminError('the issuer is this issuer: tokenmint never accepts its own tokens as assertions');
   requireUsableKeys(keys, algorithms);
+  return {
+    name,
+    kind: input.location.kind,
+    url: input.location.kind === 'document' ? null : input.location.url,
+    jwksUri: fetched?.jwksUri ?? null,
+    issuer,
+    audiences,
+    algorithms,
+    leewaySeconds,
+    maxLifetimeSeconds,
+    replay,
+    subjectPrefix: prefix,
+    keys,
+    fetchedAt: now,
+    freshUntil: fetched ? new Date(now.getTime() + fetched.lifetimeSeconds * 1000) : null,
+  };
+}
 
+/** Writes a prepared source bound to the applications, inside the caller's transaction. */
+export async function writeJwksSource(tx: Tx, source: PreparedJwksSource, clientIds: string[]): Promise<JwksSource> {
+  if (await findJwksSource(tx, source.name)) throw new AdminError(`a JWKS source named ${source.name} exists already`);
+  return insertJwksSource(tx, source, await applicationIdsOf(tx, clientIds));
+}
+
+/** Adds a trusted external issuer. URL and discovery sources are fetched now, so a wrong URL fails here. */
+export async function addJwksSource(ctx: AdminContext, input: NewSourceInput): Promise<JwksSource> {
+  if (input.clientIds.length === 0) throw new AdminError('give at least one --app: a source verifies JWTs for the applications it is bound to');
+  const prepared = await prepareJwksSource(ctx, input);
   return adminTransaction(ctx.db, async (tx) => {
-    if (await findJwksSource(tx, name)) throw new AdminError(`a JWKS source named ${name} exists already`);
-    const applicationIds = await applicationIdsOf(tx, input.clientIds);
-    const source = await insertJwksSource(
-      tx,
-      {
-        name,
-        kind: input.location.kind,
-        url: input.location.kind === 'document' ? null : input.location.url,
-        jwksUri: fetched?.jwksUri ?? null,
-        issuer,
-        audiences,
-        algorithms,
-        leewaySeconds,
-        maxLifetimeSeconds,
-        replay,
-        subjectPrefix: prefix,
-        keys,
-        fetchedAt: now,
-        freshUntil: fetched ? new Date(now.getTime() + fetched.lifetimeSeconds * 1000) : null,
-      },
-      applicationIds,
-    );
+    const source = await writeJwksSource(tx, prepared, input.clientIds);
     await recordAdminChange(tx, {
       action: 'jwks_source.added',
       applications: source.clientIds,
-      details: { name, kind: source.kind, url: source.url, issuer, keys: keys.length },
+      details: { name: source.name, kind: source.kind, url: source.url, issuer: source.issuer, keys: prepared.keys.length },
     });
     return source;
   });
@@ -155,7 +164,7 @@ function discoveredIssuer(location: { url: string }, fetched: FetchedSourceKeys)
   return issuer;
 }
 
-function documentKeys(text: string): PublicJwk[] {
+export function documentKeys(text: string): PublicJwk[] {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -11,13 +11,19 @@ import { bindPolicy, deletePolicy, insertPolicy, listPolicies, unbindPolicy } fr
 import type { Tx } from '../store/prisma.ts';
 import { revokeIssuedBefore } from '../store/revocations.ts';
 import { deleteServiceAccounts, insertAppPassword, insertServiceAccount, listServiceAccounts, updateServiceAccount } from '../store/service-accounts.ts';
-import type { Application, PolicyRecord, ServiceAccount } from '../store/types.ts';
-import type { ApplicationSpec, PolicySpec, ServiceAccountSpec } from './definitions.ts';
+import type { Application, JwksSource, PolicyRecord, ServiceAccount, VerificationCertificate } from '../store/types.ts';
+import { deleteCertificate, listCertificates } from '../store/trust.ts';
+import { deleteJwksSource, listJwksSources } from '../store/jwks-sources.ts';
+import { prepareCertificate, writeCertificate, type PreparedCertificate } from '../admin/certificates.ts';
+import { documentKeys, prepareJwksSource, writeJwksSource, type PreparedJwksSource } from '../admin/jwks-sources.ts';
+import { parseVerificationPem } from '../trust/certificates.ts';
+import { AdminError } from '../admin/errors.ts';
+import type { ApplicationSpec, CertificateSpec, JwksSourceSpec, PolicySpec, ServiceAccountSpec } from './definitions.ts';
 import { SeedFileError, type LoadedSeed } from './load.ts';
 
 export const SEED_OWNER = 'seed';
 
-export type ObjectKind = 'application' | 'service_account' | 'policy';
+export type ObjectKind = 'application' | 'service_account' | 'certificate' | 'jwks_source' | 'policy';
 export type PlanAction = 'create' | 'update' | 'unchanged' | 'delete' | 'not managed';
 
 export interface PlanEntry {
@@ -39,6 +45,8 @@ interface Current {
   applications: Map<string, Application & { managed: boolean }>;
   accounts: Map<string, ServiceAccount & { managed: boolean; clientIds: string[]; passwordIds: string[]; activePasswords: number }>;
   policies: Map<string, PolicyRecord & { managed: boolean }>;
+  certificates: Map<string, VerificationCertificate & { managed: boolean }>;
+  sources: Map<string, JwksSource & { managed: boolean }>;
 }
 
 /** Works out the plan, and unless `dryRun` applies it; applying an unchanged file writes nothing at all. */
@@ -48,14 +56,15 @@ export async function seed(ctx: AdminContext, loaded: LoadedSeed, options: { dry
   const plan = planSeed(loaded, current, options.prune);
   const changing = plan.some((e) => e.action === 'create' || e.action === 'update' || e.action === 'delete');
   if (options.dryRun || !changing) return { plan, applied: false, secrets: {} };
-  // argon2 runs before the transaction, so the write lock is held for the writes alone
+  // argon2 and fetching keys run before the transaction, so the write lock is held for the writes alone
   const prepared = await prepareSecrets(ctx, loaded, plan);
+  const trust = await prepareTrust(ctx, loaded, plan);
   await adminTransaction(ctx.db, async (tx) => {
     // planned again inside the transaction: another writer may have changed something since
     const current = await readCurrent(tx);
     const fresh = planSeed(loaded, current, options.prune);
     if (JSON.stringify(fresh) !== JSON.stringify(plan)) throw new SeedConflictError();
-    await applyPlan(tx, loaded, fresh, current, prepared);
+    await applyPlan(tx, loaded, fresh, current, prepared, trust);
   });
   return { plan, applied: true, secrets: Object.fromEntries([...prepared.generated].map(([name, secret]) => [name, secret])) };
 }
@@ -67,7 +76,7 @@ export class SeedConflictError extends Error {
 }
 
 async function readCurrent(db: AdminContext['db'] | Tx): Promise<Current> {
-  const [apps, accounts, policies, owners, passwords] = await Promise.all([
+  const [apps, accounts, policies, owners, passwords, certificates, sources] = await Promise.all([
     listApplications(db),
     listServiceAccounts(db),
     listPolicies(db),
@@ -75,10 +84,14 @@ async function readCurrent(db: AdminContext['db'] | Tx): Promise<Current> {
       db.application.findMany({ where: { managedBy: SEED_OWNER }, select: { clientId: true } }),
       db.serviceAccount.findMany({ where: { managedBy: SEED_OWNER }, select: { username: true } }),
       db.policy.findMany({ where: { managedBy: SEED_OWNER }, select: { name: true } }),
+      db.verificationCertificate.findMany({ where: { managedBy: SEED_OWNER }, select: { name: true } }),
+      db.jwksSource.findMany({ where: { managedBy: SEED_OWNER }, select: { name: true } }),
     ]),
     db.appPassword.findMany({ select: { id: true, serviceAccountId: true, revokedAt: true, expiresAt: true } }),
+    listCertificates(db),
+    listJwksSources(db),
   ]);
-  const [managedApps, managedAccounts, managedPolicies] = owners.map((rows) => new Set(rows.map((r) => Object.values(r)[0] as string)));
+  const [managedApps, managedAccounts, managedPolicies, managedCertificates, managedSources] = owners.map((rows) => new Set(rows.map((r) => Object.values(r)[0] as string)));
   const clientIdOf = new Map(apps.map((a) => [a.id, a.clientId]));
   const now = Date.now();
   return {
@@ -91,6 +104,8 @@ async function readCurrent(db: AdminContext['db'] | Tx): Promise<Current> {
       }),
     ),
     policies: new Map(policies.map((p) => [p.name, { ...p, managed: managedPolicies!.has(p.name) }])),
+    certificates: new Map(certificates.map((c) => [c.name, { ...c, managed: managedCertificates!.has(c.name) }])),
+    sources: new Map(sources.map((j) => [j.name, { ...j, managed: managedSources!.has(j.name) }])),
   };
 }
 
@@ -108,6 +123,8 @@ function checkReferences(loaded: LoadedSeed, current: Current): void {
     if (current.applications.has(account.username)) problems.push(`service_accounts[${i}].username: ${JSON.stringify(account.username)} is a client_id already`);
   });
   file.policies.forEach((policy, i) => refs(policy.apps, `policies[${i}]`));
+  file.certificates.forEach((cert, i) => refs(cert.apps, `certificates[${i}]`));
+  file.jwks_sources.forEach((source, i) => refs(source.apps, `jwks_sources[${i}]`));
   file.applications.forEach((app, i) => {
     if (current.accounts.has(app.client_id)) problems.push(`applications[${i}].client_id: ${JSON.stringify(app.client_id)} is a service-account username already`);
   });
@@ -125,13 +142,29 @@ function planSeed(loaded: LoadedSeed, current: Current, prune: boolean): PlanEnt
     const existing = current.accounts.get(spec.username);
     plan.push(existing ? changesTo('service_account', spec.username, accountChanges(spec, existing, loaded.secrets.get(`service_accounts[${i}].app_password`))) : { kind: 'service_account', name: spec.username, action: 'create' });
   });
+  file.certificates.forEach((spec) => {
+    const existing = current.certificates.get(spec.name);
+    plan.push(existing ? changesTo('certificate', spec.name, certificateChanges(spec, existing, loaded.pems.get(spec.name)!)) : { kind: 'certificate', name: spec.name, action: 'create' });
+  });
+  file.jwks_sources.forEach((spec) => {
+    const existing = current.sources.get(spec.name);
+    plan.push(existing ? changesTo('jwks_source', spec.name, sourceChanges(spec, existing, loaded.jwksDocuments.get(spec.name))) : { kind: 'jwks_source', name: spec.name, action: 'create' });
+  });
   file.policies.forEach((spec) => {
     const existing = current.policies.get(spec.name);
     plan.push(existing ? changesTo('policy', spec.name, policyChanges(spec, existing, loaded.expressions.get(spec.name)!)) : { kind: 'policy', name: spec.name, action: 'create' });
   });
-  const named = { application: new Set(file.applications.map((a) => a.client_id)), service_account: new Set(file.service_accounts.map((a) => a.username)), policy: new Set(file.policies.map((p) => p.name)) };
+  const named: Record<ObjectKind, Set<string>> = {
+    application: new Set(file.applications.map((a) => a.client_id)),
+    service_account: new Set(file.service_accounts.map((a) => a.username)),
+    certificate: new Set(file.certificates.map((c) => c.name)),
+    jwks_source: new Set(file.jwks_sources.map((j) => j.name)),
+    policy: new Set(file.policies.map((p) => p.name)),
+  };
   const others: [ObjectKind, { managed: boolean }, string][] = [
     ...[...current.policies].map(([name, p]) => ['policy', p, name] as [ObjectKind, { managed: boolean }, string]),
+    ...[...current.sources].map(([name, j]) => ['jwks_source', j, name] as [ObjectKind, { managed: boolean }, string]),
+    ...[...current.certificates].map(([name, c]) => ['certificate', c, name] as [ObjectKind, { managed: boolean }, string]),
     ...[...current.accounts].map(([name, a]) => ['service_account', a, name] as [ObjectKind, { managed: boolean }, string]),
     ...[...current.applications].map(([name, a]) => ['application', a, name] as [ObjectKind, { managed: boolean }, string]),
   ];
@@ -195,6 +228,104 @@ function policyChanges(spec: PolicySpec, policy: PolicyRecord, expression: strin
   return fields.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([name]) => name);
 }
 
+const sameSet = (a: string[], b: string[]) => JSON.stringify([...new Set(a)].sort()) === JSON.stringify([...b].sort());
+
+function certificateChanges(spec: CertificateSpec, cert: VerificationCertificate, pem: string): string[] {
+  const changes: string[] = [];
+  if (fingerprintOf(pem) !== cert.fingerprint) changes.push('key');
+  if ((spec.issuer ?? null) !== cert.issuer) changes.push('issuer');
+  if ((spec.subject_prefix ?? null) !== cert.subjectPrefix) changes.push('subject_prefix');
+  if (!sameSet(spec.apps, cert.clientIds)) changes.push('apps');
+  return changes;
+}
+
+function fingerprintOf(pem: string): string | null {
+  try {
+    return parseVerificationPem(pem).fingerprint;
+  } catch {
+    return null;
+  }
+}
+
+function sourceLocation(spec: JwksSourceSpec): { kind: JwksSource['kind']; url: string | null } {
+  if (spec.url !== undefined) return { kind: 'url', url: spec.url };
+  if (spec.discovery !== undefined) return { kind: 'discovery', url: spec.discovery };
+  return { kind: 'document', url: null };
+}
+
+function sourceChanges(spec: JwksSourceSpec, source: JwksSource, document: string | undefined): string[] {
+  const location = sourceLocation(spec);
+  const fields: [string, unknown, unknown][] = [
+    ['location', location, { kind: source.kind, url: source.url }],
+    ['issuer', spec.issuer ?? source.issuer, source.issuer],
+    ['audiences', spec.audiences, source.audiences],
+    ['algorithms', spec.algorithms, source.algorithms],
+    ['leeway', spec.leeway, source.leewaySeconds],
+    ['max_lifetime', spec.max_lifetime, source.maxLifetimeSeconds],
+    ['replay', spec.replay, source.replay],
+    ['subject_prefix', spec.subject_prefix ?? null, source.subjectPrefix],
+  ];
+  const changes = fields.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([name]) => name);
+  if (document !== undefined && JSON.stringify(documentKeyIds(document)) !== JSON.stringify(source.keys.map((k) => JSON.stringify(k)).sort())) changes.push('keys');
+  if (!sameSet(spec.apps, source.clientIds)) changes.push('apps');
+  return changes;
+}
+
+/** A document's keys as they would be stored, each as JSON, sorted; a document that does not parse matches nothing. */
+function documentKeyIds(document: string): string[] {
+  try {
+    return documentKeys(document).map((k) => JSON.stringify(k)).sort();
+  } catch {
+    return ['(unreadable)'];
+  }
+}
+
+interface PreparedTrust {
+  certificates: Map<string, PreparedCertificate>;
+  sources: Map<string, PreparedJwksSource>;
+}
+
+/** Certificates parsed and JWKS sources fetched for what is created or replaced. */
+async function prepareTrust(ctx: AdminContext, loaded: LoadedSeed, plan: PlanEntry[]): Promise<PreparedTrust> {
+  const trust: PreparedTrust = { certificates: new Map(), sources: new Map() };
+  const problems: string[] = [];
+  const replaced = (kind: ObjectKind, name: string) => plan.some((e) => e.kind === kind && e.name === name && (e.action === 'create' || (e.changes ?? []).some((c) => c !== 'apps')));
+  for (const [i, spec] of loaded.file.certificates.entries()) {
+    if (!replaced('certificate', spec.name)) continue;
+    try {
+      trust.certificates.set(spec.name, prepareCertificate(ctx.config, { name: spec.name, pem: loaded.pems.get(spec.name)!, issuer: spec.issuer, subjectPrefix: spec.subject_prefix }));
+    } catch (error) {
+      if (!(error instanceof AdminError)) throw error;
+      problems.push(`certificates[${i}]: ${error.message}`);
+    }
+  }
+  for (const [i, spec] of loaded.file.jwks_sources.entries()) {
+    if (!replaced('jwks_source', spec.name)) continue;
+    const location = sourceLocation(spec);
+    try {
+      trust.sources.set(
+        spec.name,
+        await prepareJwksSource(ctx, {
+          name: spec.name,
+          location: location.kind === 'document' ? { kind: 'document', text: loaded.jwksDocuments.get(spec.name)! } : { kind: location.kind, url: location.url! },
+          issuer: spec.issuer,
+          audiences: spec.audiences,
+          algorithms: spec.algorithms,
+          leewaySeconds: spec.leeway,
+          maxLifetimeSeconds: spec.max_lifetime,
+          replay: spec.replay,
+          subjectPrefix: spec.subject_prefix,
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof AdminError)) throw error;
+      problems.push(`jwks_sources[${i}]: ${error.message}`);
+    }
+  }
+  if (problems.length > 0) throw new SeedFileError(problems);
+  return trust;
+}
+
 interface PreparedSecrets {
   /** plan path → { id, hash } */
   hashes: Map<string, { id: string; hash: string }>;
@@ -223,7 +354,7 @@ async function prepareSecrets(ctx: AdminContext, loaded: LoadedSeed, plan: PlanE
   return prepared;
 }
 
-async function applyPlan(tx: Tx, loaded: LoadedSeed, plan: PlanEntry[], current: Current, secrets: PreparedSecrets): Promise<void> {
+async function applyPlan(tx: Tx, loaded: LoadedSeed, plan: PlanEntry[], current: Current, secrets: PreparedSecrets, trust: PreparedTrust): Promise<void> {
   const entry = (kind: ObjectKind, name: string) => plan.find((e) => e.kind === kind && e.name === name)!;
   const audit = (action: string, fields: { clientId?: string; subject?: string; applications?: string[]; details?: Record<string, unknown> }) =>
     recordAdminChange(tx, { action, ...fields, details: { source: 'seed', ...fields.details } });
@@ -274,6 +405,41 @@ async function applyPlan(tx: Tx, loaded: LoadedSeed, plan: PlanEntry[], current:
     await audit(step.action === 'create' ? 'service_account.created' : 'service_account.updated', { subject: spec.username, applications: clientIds, details: step.changes ? { fields: step.changes } : {} });
   }
 
+  for (const spec of loaded.file.certificates) {
+    const step = entry('certificate', spec.name);
+    if (step.action === 'unchanged') continue;
+    const prepared = trust.certificates.get(spec.name);
+    const existing = current.certificates.get(spec.name);
+    if (prepared) {
+      // a new key, issuer or prefix: the certificate is replaced, keeping its name and who manages it
+      if (existing) await deleteCertificate(tx, spec.name);
+      const cert = await writeCertificate(tx, prepared, [...new Set(spec.apps)]);
+      if (!existing || existing.managed) await tx.verificationCertificate.update({ where: { id: cert.id }, data: { managedBy: SEED_OWNER } });
+    } else {
+      const id = existing!.id;
+      for (const clientId of spec.apps.filter((c) => !existing!.clientIds.includes(c))) await tx.certificateBinding.create({ data: { certificateId: id, applicationId: appId(clientId) } });
+      for (const clientId of existing!.clientIds.filter((c) => !spec.apps.includes(c))) await tx.certificateBinding.deleteMany({ where: { certificateId: id, applicationId: appId(clientId) } });
+    }
+    await audit(step.action === 'create' ? 'certificate.added' : 'certificate.updated', { applications: [...new Set(spec.apps)], details: { name: spec.name, ...(step.changes ? { fields: step.changes } : {}) } });
+  }
+
+  for (const spec of loaded.file.jwks_sources) {
+    const step = entry('jwks_source', spec.name);
+    if (step.action === 'unchanged') continue;
+    const prepared = trust.sources.get(spec.name);
+    const existing = current.sources.get(spec.name);
+    if (prepared) {
+      if (existing) await deleteJwksSource(tx, spec.name);
+      const source = await writeJwksSource(tx, prepared, [...new Set(spec.apps)]);
+      if (!existing || existing.managed) await tx.jwksSource.update({ where: { id: source.id }, data: { managedBy: SEED_OWNER } });
+    } else {
+      const id = existing!.id;
+      for (const clientId of spec.apps.filter((c) => !existing!.clientIds.includes(c))) await tx.jwksSourceBinding.create({ data: { sourceId: id, applicationId: appId(clientId) } });
+      for (const clientId of existing!.clientIds.filter((c) => !spec.apps.includes(c))) await tx.jwksSourceBinding.deleteMany({ where: { sourceId: id, applicationId: appId(clientId) } });
+    }
+    await audit(step.action === 'create' ? 'jwks_source.added' : 'jwks_source.updated', { applications: [...new Set(spec.apps)], details: { name: spec.name, ...(step.changes ? { fields: step.changes } : {}) } });
+  }
+
   for (const spec of loaded.file.policies) {
     const step = entry('policy', spec.name);
     if (step.action === 'unchanged') continue;
@@ -300,6 +466,12 @@ async function applyPlan(tx: Tx, loaded: LoadedSeed, plan: PlanEntry[], current:
     if (step.kind === 'policy') {
       await deletePolicy(tx, step.name);
       await audit('policy.removed', { details: { name: step.name } });
+    } else if (step.kind === 'jwks_source') {
+      await deleteJwksSource(tx, step.name);
+      await audit('jwks_source.removed', { details: { name: step.name } });
+    } else if (step.kind === 'certificate') {
+      await deleteCertificate(tx, step.name);
+      await audit('certificate.removed', { details: { name: step.name } });
     } else if (step.kind === 'service_account') {
       await deleteServiceAccounts(tx, [current.accounts.get(step.name)!.id]);
       await audit('service_account.deleted', { subject: step.name });

@@ -56,10 +56,47 @@ export const policySpec = z
   })
   .strict();
 
+const printable = z.string().regex(/^[\x21-\x7e]{1,512}$/, 'must be 1-512 printable characters without spaces');
+const prefix = z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable characters without spaces');
+const httpsUrl = z.url({ protocol: /^https?$/ });
+
+export const certificateSpec = z
+  .object({
+    name: identifier,
+    apps: z.array(identifier).min(1),
+    file: z.string().min(1).optional().describe('a PEM file, relative to the seed file'),
+    pem: z.string().min(1).optional().describe('the PEM itself: an X.509 certificate or an SPKI public key'),
+    issuer: printable.optional().describe('set: it verifies federated assertions with this iss'),
+    subject_prefix: prefix.optional(),
+  })
+  .strict()
+  .refine((c) => (c.file === undefined) !== (c.pem === undefined), { message: 'give exactly one of file and pem', path: ['pem'] });
+
+export const jwksSourceSpec = z
+  .object({
+    name: identifier,
+    apps: z.array(identifier).min(1),
+    url: httpsUrl.optional().describe('a JWKS URL'),
+    discovery: httpsUrl.optional().describe('an OpenID discovery URL'),
+    file: z.string().min(1).optional().describe('a JWKS document, relative to the seed file'),
+    jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional().describe('a JWKS document inline'),
+    issuer: printable.optional().describe('required except with discovery'),
+    audiences: z.array(printable).default([]),
+    algorithms: z.array(z.string()).min(1).default(['RS256', 'ES256']),
+    leeway: z.number().int().min(0).max(300).default(60),
+    max_lifetime: z.number().int().min(60).max(30 * 86_400).default(86_400),
+    replay: z.enum(['reject', 'allow']).default('allow'),
+    subject_prefix: prefix.optional(),
+  })
+  .strict()
+  .refine((s) => [s.url, s.discovery, s.file, s.jwks].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of url, discovery, file and jwks', path: ['url'] });
+
 export const seedFileSchema = z
   .object({
     applications: z.array(applicationSpec).default([]),
     service_accounts: z.array(serviceAccountSpec).default([]),
+    certificates: z.array(certificateSpec).default([]),
+    jwks_sources: z.array(jwksSourceSpec).default([]),
     policies: z.array(policySpec).default([]),
   })
   .strict();
@@ -67,6 +104,8 @@ export const seedFileSchema = z
 export type ApplicationSpec = z.output<typeof applicationSpec>;
 export type ServiceAccountSpec = z.output<typeof serviceAccountSpec>;
 export type PolicySpec = z.output<typeof policySpec>;
+export type CertificateSpec = z.output<typeof certificateSpec>;
+export type JwksSourceSpec = z.output<typeof jwksSourceSpec>;
 export type SeedFile = z.output<typeof seedFileSchema>;
 export type SecretSource = z.output<typeof secretSource>;
 

@@ -6,16 +6,20 @@ import { listApplications } from '../store/applications.ts';
 import { listPolicies } from '../store/policies.ts';
 import type { Db } from '../store/prisma.ts';
 import { listServiceAccounts } from '../store/service-accounts.ts';
+import { listCertificates } from '../store/trust.ts';
+import { listJwksSources } from '../store/jwks-sources.ts';
 
 /** Full grant-type URNs back to the short names the CLI and seed files use. */
 const SHORT_GRANT = new Map(Object.entries(GRANT_TYPE_NAMES).filter(([name]) => !name.startsWith('urn')).map(([name, full]) => [full, name]));
 
 export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
-  const [apps, accounts, policies, passwords] = await Promise.all([
+  const [apps, accounts, policies, passwords, certificates, sources] = await Promise.all([
     listApplications(db),
     listServiceAccounts(db),
     listPolicies(db),
     db.appPassword.findMany({ where: { revokedAt: null }, select: { serviceAccountId: true, expiresAt: true } }),
+    listCertificates(db),
+    listJwksSources(db),
   ]);
   const clientIdOf = new Map(apps.map((a) => [a.id, a.clientId]));
   const now = Date.now();
@@ -44,6 +48,25 @@ export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
       attributes: account.attributes,
       enabled: account.enabled,
       ...(holdsPassword.has(account.id) ? { app_password: 'generate' } : {}),
+    })),
+    certificates: byName(certificates, (c) => c.name).map((cert) => ({
+      name: cert.name,
+      apps: [...cert.clientIds].sort(),
+      pem: cert.pem,
+      ...(cert.issuer !== null ? { issuer: cert.issuer } : {}),
+      ...(cert.subjectPrefix !== null ? { subject_prefix: cert.subjectPrefix } : {}),
+    })),
+    jwks_sources: byName(sources, (j) => j.name).map((source) => ({
+      name: source.name,
+      apps: [...source.clientIds].sort(),
+      ...(source.kind === 'url' ? { url: source.url } : source.kind === 'discovery' ? { discovery: source.url } : { jwks: { keys: source.keys } }),
+      issuer: source.issuer,
+      audiences: source.audiences,
+      algorithms: source.algorithms,
+      leeway: source.leewaySeconds,
+      max_lifetime: source.maxLifetimeSeconds,
+      replay: source.replay,
+      ...(source.subjectPrefix !== null ? { subject_prefix: source.subjectPrefix } : {}),
     })),
     policies: byName(policies, (p) => p.name).map((policy) => ({
       name: policy.name,

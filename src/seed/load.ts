@@ -5,6 +5,8 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { applicationFields, NEW_APPLICATION_FIELDS } from '../admin/application-fields.ts';
 import { AdminError } from '../admin/errors.ts';
+import { prepareCertificate } from '../admin/certificates.ts';
+import type { Config } from '../config.ts';
 import { compilePolicy, PolicyExpressionError } from '../policies/expression.ts';
 import { parseSecret, type SecretKind } from '../secrets/format.ts';
 import { seedFileSchema, type SecretSource, type SeedFile } from './definitions.ts';
@@ -16,6 +18,10 @@ export interface LoadedSeed {
   expressions: Map<string, string>;
   /** `applications[0].client_secret` → the secret the environment holds */
   secrets: Map<string, string>;
+  /** certificate name → its PEM */
+  pems: Map<string, string>;
+  /** document JWKS source name → its JWKS text */
+  jwksDocuments: Map<string, string>;
 }
 
 export class SeedFileError extends Error {
@@ -26,7 +32,7 @@ export class SeedFileError extends Error {
 
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
-export function loadSeedFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadedSeed {
+export function loadSeedFile(path: string, config: Config, env: NodeJS.ProcessEnv = process.env): LoadedSeed {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -38,17 +44,27 @@ export function loadSeedFile(path: string, env: NodeJS.ProcessEnv = process.env)
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) throw new SeedFileError(document.errors.map((e) => `${path}: ${e.message.split('\n')[0]}`));
   // aliases are bounded so that a few lines cannot expand into gigabytes
-  return checkSeed(document.toJS({ maxAliasCount: 100 }) ?? {}, dirname(resolve(path)), env);
+  return checkSeed(document.toJS({ maxAliasCount: 100 }) ?? {}, dirname(resolve(path)), config, env);
 }
 
 /** Validates a parsed seed document; `base` is where `file:` references are relative to. */
-export function checkSeed(document: unknown, base: string, env: NodeJS.ProcessEnv): LoadedSeed {
+export function checkSeed(document: unknown, base: string, config: Config, env: NodeJS.ProcessEnv): LoadedSeed {
   const parsed = seedFileSchema.safeParse(document);
   if (!parsed.success) throw new SeedFileError(parsed.error.issues.map(describeIssue));
   const file = parsed.data;
   const problems: string[] = [];
   const expressions = new Map<string, string>();
   const secrets = new Map<string, string>();
+  const pems = new Map<string, string>();
+  const jwksDocuments = new Map<string, string>();
+  const readRelative = (relative: string, path: string): string | undefined => {
+    try {
+      return readFileSync(resolve(base, relative), 'utf8');
+    } catch {
+      problems.push(`${path}: cannot read ${relative}`);
+      return undefined;
+    }
+  };
 
   const duplicates = (names: string[], what: string) => {
     const seen = new Set<string>();
@@ -60,6 +76,27 @@ export function checkSeed(document: unknown, base: string, env: NodeJS.ProcessEn
   duplicates(file.applications.map((a) => a.client_id), 'applications');
   duplicates(file.service_accounts.map((a) => a.username), 'service_accounts');
   duplicates(file.policies.map((p) => p.name), 'policies');
+  duplicates(file.certificates.map((c) => c.name), 'certificates');
+  duplicates(file.jwks_sources.map((j) => j.name), 'jwks_sources');
+  file.certificates.forEach((cert, i) => {
+    const pem = cert.pem ?? readRelative(cert.file!, `certificates[${i}].file`);
+    if (pem === undefined) return;
+    try {
+      prepareCertificate(config, { name: cert.name, pem, issuer: cert.issuer, subjectPrefix: cert.subject_prefix });
+      pems.set(cert.name, pem);
+    } catch (error) {
+      if (!(error instanceof AdminError)) throw error;
+      problems.push(`certificates[${i}]: ${error.message}`);
+    }
+  });
+  file.jwks_sources.forEach((source, i) => {
+    if (source.discovery === undefined && source.issuer === undefined) problems.push(`jwks_sources[${i}].issuer: required unless the source is a discovery URL`);
+    if (source.jwks !== undefined) jwksDocuments.set(source.name, JSON.stringify(source.jwks));
+    if (source.file !== undefined) {
+      const text = readRelative(source.file, `jwks_sources[${i}].file`);
+      if (text !== undefined) jwksDocuments.set(source.name, text);
+    }
+  });
   const clientIds = new Set(file.applications.map((a) => a.client_id));
   file.service_accounts.forEach((account, i) => {
     if (clientIds.has(account.username)) problems.push(`service_accounts[${i}].username: ${JSON.stringify(account.username)} is also a client_id (one namespace)`);
@@ -99,7 +136,7 @@ export function checkSeed(document: unknown, base: string, env: NodeJS.ProcessEn
     }
   });
   if (problems.length > 0) throw new SeedFileError(problems);
-  return { file, expressions, secrets };
+  return { file, expressions, secrets, pems, jwksDocuments };
 
   function secret(source: SecretSource | undefined, path: string, kind: SecretKind): void {
     if (source === undefined || source === 'generate') return;

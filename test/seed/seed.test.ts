@@ -32,7 +32,9 @@ async function seed(path: string, ...flags: string[]): Promise<SeedJson> {
 }
 
 const actions = (result: SeedJson) => Object.fromEntries(result.plan.map((e) => [`${e.kind}:${e.name}`, e.action]));
-const auditCount = async () => (await instance.admin('audit', 'list', '--limit', '100000', '--json')).json<unknown[]>().length;
+/** Admin changes recorded so far (token requests are recorded too, in the background, and are not counted). */
+const auditCount = async () =>
+  (await instance.admin('audit', 'list', '--limit', '100000', '--json')).json<{ details: Record<string, unknown> | null }[]>().filter((e) => e.details?.actor === 'admin-cli').length;
 
 const BASE = `
 applications:
@@ -184,25 +186,6 @@ test.serial('a username taken as a client_id in the database fails the file befo
   t.is(await auditCount(), before);
 });
 
-test.serial('export, apply to an empty database, export again: the two exports are identical', async (t) => {
-  const first = await instance.admin('export');
-  t.is(first.code, 0);
-  t.false(/tmcs_|tmap_|PRIVATE/.test(first.stdout), 'no secret in the export');
-  const empty = await startInstance();
-  try {
-    const path = join(empty.dir, 'exported.yaml');
-    writeFileSync(path, first.stdout);
-    const applied = await empty.admin('seed', path, '--json');
-    t.is(applied.code, 0, applied.stderr);
-    const second = await empty.admin('export');
-    t.is(second.stdout, first.stdout);
-    const json = await empty.admin('export', '--format', 'json');
-    t.deepEqual(Object.keys(JSON.parse(json.stdout)), ['applications', 'service_accounts', 'policies']);
-  } finally {
-    await empty.close();
-  }
-});
-
 test('schema/seed.schema.json is what the definitions generate (npm run seed:schema writes it)', (t) => {
   const published = JSON.parse(readFileSync(new URL('../../schema/seed.schema.json', import.meta.url), 'utf8'));
   t.deepEqual(published, JSON.parse(JSON.stringify(seedJsonSchema())));
@@ -229,4 +212,68 @@ service_accounts:
   t.is((await instance.admin('app', 'show', 'rollback-app')).code, 1);
   t.is((await instance.admin('service-account', 'show', 'rollback-one')).code, 1);
   t.is(await auditCount(), before);
+});
+
+test.serial('certificates and JWKS sources: from files next to the seed file, idempotent, a new key replaces the certificate, exported inline', async (t) => {
+  const { generateKeyPairSync, randomUUID } = await import('node:crypto');
+  const { exportJWK, SignJWT } = await import('jose');
+  const ownKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const partnerKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(join(instance.dir, 'partner.pem'), ownKey.publicKey.export({ format: 'pem', type: 'spki' }).toString());
+  writeFileSync(join(instance.dir, 'acme.jwks.json'), JSON.stringify({ keys: [{ ...(await exportJWK(partnerKey.publicKey)), kid: 'acme-1', alg: 'ES256', use: 'sig' }] }));
+  const text = `
+applications:
+  - client_id: partner
+    audiences: [https://orders.example]
+    grants: [client_credentials, jwt-bearer]
+certificates:
+  - name: partner-key
+    apps: [partner]
+    file: partner.pem
+jwks_sources:
+  - name: acme
+    apps: [partner]
+    file: acme.jwks.json
+    issuer: https://acme.example
+    algorithms: [ES256]
+    subject_prefix: "acme:"
+`;
+  const applied = await seed(file(text));
+  t.deepEqual(actions(applied), { 'application:partner': 'create', 'certificate:partner-key': 'create', 'jwks_source:acme': 'create' });
+  t.true((await seed(file(text))).plan.every((e) => e.action === 'unchanged'), 'applying again changes nothing');
+  // the certificate verifies the application's own assertion (private_key_jwt) on the running server
+  const now = Math.floor(Date.now() / 1000);
+  const assertion = await new SignJWT({ iss: 'partner', sub: 'partner', aud: 'https://issuer.tokenmint.test', iat: now, exp: now + 60, jti: randomUUID() }).setProtectedHeader({ alg: 'ES256' }).sign(ownKey.privateKey);
+  const own = await untilPropagated(() => instance.token({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }), (r) => r.status === 200);
+  t.is(own.status, 200);
+  // and the JWKS source verifies the partner's JWTs for the jwt-bearer grant
+  const partnerJwt = await new SignJWT({ iss: 'https://acme.example', sub: 'robot', aud: 'https://issuer.tokenmint.test', iat: now, exp: now + 60 }).setProtectedHeader({ alg: 'ES256', kid: 'acme-1' }).sign(partnerKey.privateKey);
+  const exchanged = await instance.token({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion: partnerJwt, client_id: 'partner' });
+  t.is(exchanged.status, 200, await exchanged.clone().text());
+  // a new key in the file replaces the certificate
+  writeFileSync(join(instance.dir, 'partner.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString());
+  const replaced = await seed(file(text));
+  t.deepEqual(replaced.plan.find((e) => e.kind === 'certificate'), { kind: 'certificate', name: 'partner-key', action: 'update', changes: ['key'] });
+  const exported = (await instance.admin('export', '--format', 'json')).json<{ certificates: { name: string; pem: string }[]; jwks_sources: { name: string; jwks?: unknown }[] }>();
+  t.regex(exported.certificates.find((c) => c.name === 'partner-key')!.pem, /BEGIN PUBLIC KEY/);
+  t.truthy(exported.jwks_sources.find((s) => s.name === 'acme')!.jwks);
+});
+
+test.serial('export, apply to an empty database, export again: the two exports are identical', async (t) => {
+  const first = await instance.admin('export');
+  t.is(first.code, 0);
+  t.false(/tmcs_|tmap_|PRIVATE/.test(first.stdout), 'no secret in the export');
+  const empty = await startInstance();
+  try {
+    const path = join(empty.dir, 'exported.yaml');
+    writeFileSync(path, first.stdout);
+    const applied = await empty.admin('seed', path, '--json');
+    t.is(applied.code, 0, applied.stderr);
+    const second = await empty.admin('export');
+    t.is(second.stdout, first.stdout);
+    const json = await empty.admin('export', '--format', 'json');
+    t.deepEqual(Object.keys(JSON.parse(json.stdout)), ['applications', 'service_accounts', 'certificates', 'jwks_sources', 'policies']);
+  } finally {
+    await empty.close();
+  }
 });
