@@ -27,7 +27,7 @@ export function registerSeedCommands(root: Command, leaf: Leaf, run: Run): void 
         throw error;
       }
     }));
-  leaf(root, 'export', 'print every application, service account and policy as a seed file (no secrets)')
+  leaf(root, 'export', 'print every application, service account, certificate, JWKS source and policy as a seed file (no secrets)')
     .option('--format <format>', 'yaml or json', 'yaml')
     .action(run(async (ctx, _args, o) => {
       const format = o.format as string;
