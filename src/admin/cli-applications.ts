@@ -1,54 +1,35 @@
 import type { Command } from 'commander';
 import type { ApplicationFieldInput } from './application-fields.ts';
+import { APPLICATION_SETTINGS, flagOf, optionNameOf } from './application-definition.ts';
 import { removeApplication } from './application-removal.ts';
 import { changeApplication, createApplication, listAllApplications, requireApplication, rotateApplicationSecret, setApplicationState } from './applications.ts';
 import type { Leaf, Run } from './cli.ts';
 import { accumulate } from './cli-options.ts';
-import { AdminError } from './errors.ts';
-import { splitList } from './input.ts';
 import { SHOWN_ONCE } from './output.ts';
 import { applicationView } from './views.ts';
 
 type Options = Record<string, string | string[] | boolean | undefined>;
 
-/** --ttl: whole seconds (range-checked with the other fields); on update, `default` returns to ACCESS_TOKEN_TTL. */
-function ttlOption(value: unknown, allowDefault: boolean): number | null | undefined {
-  if (value === undefined) return undefined;
-  if (allowDefault && value === 'default') return null;
-  if (!/^\d+$/.test(String(value))) throw new AdminError(`--ttl must be a whole number of seconds${allowDefault ? ' or default' : ''}`);
-  return Number(value);
-}
-
-/** The options app create and app update share, as given (an absent option is undefined). */
+/** The settings app create and app update share, as given (an absent option is undefined). */
 function fieldOptions(o: Options, update: boolean): ApplicationFieldInput {
-  const list = (value: unknown, separator?: RegExp) => (value === undefined ? undefined : splitList(value as string, separator));
-  return {
-    name: o.name as string | undefined,
-    grants: list(o.grants),
-    scopes: list(o.scopes, / +/),
-    defaultScopes: list(o.defaultScopes, / +/),
-    audiences: list(o.audiences),
-    ttlSeconds: ttlOption(o.ttl, update),
-    policyMode: o.policyMode as string | undefined,
-    authMethods: o.authMethods === undefined ? undefined : update && o.authMethods === 'default' ? null : splitList(o.authMethods as string),
-  };
+  const input: ApplicationFieldInput = {};
+  for (const setting of APPLICATION_SETTINGS) {
+    const text = o[optionNameOf(setting)];
+    if (text !== undefined) (input as Record<string, unknown>)[setting.input] = setting.fromCli(text as string, update);
+  }
+  return input;
 }
 
-/** The options that app create and app update share. */
+/** The options that app create and app update share, one per setting of the application's definition. */
 function withFieldOptions(command: Command, update: boolean): Command {
-  return command
-    .option('--name <name>', update ? 'a new display name' : 'display name (default: the client id)')
-    .option('--grants <list>', `comma-separated grant types${update ? ', replacing the current ones' : ''}`, accumulate(','), ...(update ? [] : ['client_credentials']))
-    .option('--scopes <scopes>', `space-separated scopes it may request${update ? ', replacing the current ones' : ''}`, accumulate(' '))
-    .option('--default-scopes <scopes>', 'space-separated scopes granted when none are requested', accumulate(' '))
-    .option('--audiences <list>', 'comma-separated audiences; the first is the default', accumulate(','))
-    .option('--ttl <seconds>', update ? 'access-token lifetime, or default for ACCESS_TOKEN_TTL' : 'access-token lifetime')
-    .option('--policy-mode <mode>', 'all or any', ...(update ? [] : ['all']))
-    .option(
-      '--auth-methods <list>',
-      `comma-separated client authentication methods it may use: client_secret_basic, client_secret_post, private_key_jwt (default: those it has credentials for${update ? '; default returns to that' : ''})`,
-      accumulate(','),
-    );
+  for (const setting of APPLICATION_SETTINGS) {
+    const flag = `${flagOf(setting)} ${setting.arg}`;
+    const help = update ? setting.help.update : setting.help.create;
+    const fallback = !update && setting.cliDefault !== undefined ? [setting.cliDefault] : [];
+    if (setting.list) command.option(flag, help, accumulate(setting.list), ...fallback);
+    else command.option(flag, help, ...fallback);
+  }
+  return command;
 }
 
 /** app create | list | show | update | rotate-secret | enable | disable | delete */

@@ -1,6 +1,7 @@
 // Plan and apply a seed file: what each object needs (create, update with the fields that change,
 // unchanged, and with prune delete), then everything in one transaction, or nothing.
 import { applicationFields, NEW_APPLICATION_FIELDS } from '../admin/application-fields.ts';
+import { APPLICATION_SETTINGS, settingsFromSeed } from '../admin/application-definition.ts';
 import { deletionCut } from '../admin/application-removal.ts';
 import type { AdminContext } from '../admin/context.ts';
 import { grantTypes } from '../admin/input.ts';
@@ -177,26 +178,14 @@ function changesTo(kind: ObjectKind, name: string, changes: string[]): PlanEntry
 }
 
 function wantedApplication(spec: ApplicationSpec) {
-  return applicationFields(
-    { name: spec.name ?? spec.client_id, scopes: spec.scopes, defaultScopes: spec.default_scopes, audiences: spec.audiences, grants: spec.grants, ttlSeconds: spec.ttl, policyMode: spec.policy_mode, authMethods: spec.auth_methods },
-    { ...NEW_APPLICATION_FIELDS, name: spec.client_id },
-  );
+  return applicationFields(settingsFromSeed(spec), { ...NEW_APPLICATION_FIELDS, name: spec.client_id });
 }
 
 function applicationChanges(spec: ApplicationSpec, app: Application, envSecret: string | undefined): string[] {
-  const wanted = wantedApplication(spec);
-  const fields: [string, unknown, unknown][] = [
-    ['name', wanted.name, app.name],
-    ['grants', wanted.grantTypes, app.grantTypes],
-    ['scopes', wanted.scopes, app.scopes],
-    ['default_scopes', wanted.defaultScopes, app.defaultScopes],
-    ['audiences', wanted.audiences, app.audiences],
-    ['ttl', wanted.accessTokenTtl, app.accessTokenTtl],
-    ['policy_mode', wanted.policyMode, app.policyMode],
-    ['auth_methods', wanted.authMethods, app.authMethods],
-    ['enabled', spec.enabled, app.enabled],
-  ];
-  const changes = fields.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([name]) => name);
+  const wanted: Application = { ...app, ...wantedApplication(spec) };
+  // each setting compared as a seed file states it, so every setting of the definition is covered
+  const changes = APPLICATION_SETTINGS.filter((setting) => JSON.stringify(setting.toSeed(wanted)) !== JSON.stringify(setting.toSeed(app))).map((setting) => setting.key);
+  if (spec.enabled !== app.enabled) changes.push('enabled');
   if (spec.client_secret === 'generate' && !app.secretId) changes.push('client_secret');
   if (envSecret && parseSecret(envSecret)!.id !== app.secretId) changes.push('client_secret');
   return changes;
@@ -204,7 +193,7 @@ function applicationChanges(spec: ApplicationSpec, app: Application, envSecret: 
 
 function accountChanges(spec: ServiceAccountSpec, account: Current['accounts'] extends Map<string, infer A> ? A : never, envPassword: string | undefined): string[] {
   const fields: [string, unknown, unknown][] = [
-    ['display_name', spec.display_name ?? spec.username, account.displayName],
+    ['name', spec.name ?? spec.username, account.displayName],
     ['apps', [...new Set(spec.apps)].sort(), account.clientIds],
     ['groups', [...new Set(spec.groups)], account.groups],
     ['permissions', [...new Set(spec.permissions)], account.permissions],
@@ -386,7 +375,7 @@ async function applyPlan(tx: Tx, loaded: LoadedSeed, plan: PlanEntry[], current:
     const step = entry('service_account', spec.username);
     if (step.action === 'unchanged') continue;
     const password = secrets.hashes.get(`service_accounts[${i}].app_password`);
-    const wanted = { displayName: spec.display_name ?? spec.username, groups: [...new Set(spec.groups)], permissions: [...new Set(spec.permissions)], attributes: spec.attributes, enabled: spec.enabled };
+    const wanted = { displayName: spec.name ?? spec.username, groups: [...new Set(spec.groups)], permissions: [...new Set(spec.permissions)], attributes: spec.attributes, enabled: spec.enabled };
     const clientIds = [...new Set(spec.apps)];
     let accountId: number;
     if (step.action === 'create') {

@@ -1,9 +1,8 @@
 // What a seed file may say, per object kind: the fields and defaults of the CLI flags, in snake_case.
 // The same zod definitions validate the file and generate its JSON Schema (schema/seed.schema.json).
 import { z } from 'zod';
-import { MAX_ACCESS_TOKEN_TTL_SECONDS } from '../config.ts';
-import { CLIENT_AUTH_METHODS } from '../store/types.ts';
-import { GRANT_TYPE_NAMES, identifier, scopeToken } from '../admin/input.ts';
+import { identifier } from '../admin/input.ts';
+import { APPLICATION_SETTINGS } from '../admin/application-definition.ts';
 import { POLICY_KINDS } from '../policies/expression.ts';
 
 /** A secret named by the environment variable that holds it, for environments that need known values. */
@@ -12,30 +11,38 @@ const envReference = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/
 const secretSource = z.union([z.literal('generate'), envReference]);
 const fileReference = z.object({ file: z.string().min(1) }).strict();
 
-const audience = z.string().min(1).max(512).regex(/^[\x21-\x7e]+$/, 'must be printable without spaces');
 const label = z.string().min(1).max(256).regex(/^[^\s,]+$/, 'must not contain spaces or commas');
-const grantName = z.enum(Object.keys(GRANT_TYPE_NAMES) as [string, ...string[]]);
 
 export const applicationSpec = z
   .object({
     client_id: identifier,
-    name: z.string().min(1).max(256).optional().describe('default: the client_id'),
     client_secret: secretSource.optional().describe('none when absent; an existing secret is never removed by leaving it out'),
-    grants: z.array(grantName).min(1).default(['client_credentials']),
-    scopes: z.array(scopeToken).default([]),
-    default_scopes: z.array(scopeToken).default([]),
-    audiences: z.array(audience).min(1).describe('the first is the default audience'),
-    ttl: z.number().int().min(30).max(MAX_ACCESS_TOKEN_TTL_SECONDS).nullable().default(null).describe('seconds; null: ACCESS_TOKEN_TTL'),
-    policy_mode: z.enum(['all', 'any']).default('all'),
-    auth_methods: z.array(z.enum(CLIENT_AUTH_METHODS)).min(1).nullable().default(null).describe('null: those it has credentials for'),
+    // every setting app create and app update know, from the one definition they are registered from
+    ...Object.fromEntries(APPLICATION_SETTINGS.map((setting) => [setting.key, setting.seed])),
     enabled: z.boolean().default(true),
   })
   .strict();
 
+/** What a seed file's application entry holds once parsed (the settings as their definitions type them). */
+export interface ApplicationSpec {
+  client_id: string;
+  client_secret?: SecretSource;
+  name?: string;
+  grants: string[];
+  scopes: string[];
+  default_scopes: string[];
+  audiences: string[];
+  ttl: number | null;
+  policy_mode: 'all' | 'any';
+  auth_methods: ('client_secret_basic' | 'client_secret_post' | 'private_key_jwt')[] | null;
+  enabled: boolean;
+  [setting: string]: unknown;
+}
+
 export const serviceAccountSpec = z
   .object({
     username: identifier,
-    display_name: z.string().min(1).max(256).optional().describe('default: the username'),
+    name: z.string().min(1).max(256).optional().describe('the display name (default: the username)'),
     apps: z.array(identifier).min(1).describe('the applications it may get tokens for'),
     groups: z.array(label).default([]),
     permissions: z.array(label).default([]),
@@ -101,12 +108,11 @@ export const seedFileSchema = z
   })
   .strict();
 
-export type ApplicationSpec = z.output<typeof applicationSpec>;
 export type ServiceAccountSpec = z.output<typeof serviceAccountSpec>;
 export type PolicySpec = z.output<typeof policySpec>;
 export type CertificateSpec = z.output<typeof certificateSpec>;
 export type JwksSourceSpec = z.output<typeof jwksSourceSpec>;
-export type SeedFile = z.output<typeof seedFileSchema>;
+export type SeedFile = Omit<z.output<typeof seedFileSchema>, 'applications'> & { applications: ApplicationSpec[] };
 export type SecretSource = z.output<typeof secretSource>;
 
 /** The JSON Schema editors check seed files with. */

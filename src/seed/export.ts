@@ -1,7 +1,7 @@
 // The current state as a seed file: what `seed` applied to an empty database gives back, without a
 // secret or any private material (a secret becomes `generate`).
 import { stringify } from 'yaml';
-import { GRANT_TYPE_NAMES } from '../admin/input.ts';
+import { APPLICATION_SETTINGS } from '../admin/application-definition.ts';
 import { listApplications } from '../store/applications.ts';
 import { listPolicies } from '../store/policies.ts';
 import type { Db } from '../store/prisma.ts';
@@ -9,8 +9,6 @@ import { listServiceAccounts } from '../store/service-accounts.ts';
 import { listCertificates } from '../store/trust.ts';
 import { listJwksSources } from '../store/jwks-sources.ts';
 
-/** Full grant-type URNs back to the short names the CLI and seed files use. */
-const SHORT_GRANT = new Map(Object.entries(GRANT_TYPE_NAMES).filter(([name]) => !name.startsWith('urn')).map(([name, full]) => [full, name]));
 
 export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
   const [apps, accounts, policies, passwords, certificates, sources] = await Promise.all([
@@ -28,20 +26,13 @@ export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
   return {
     applications: byName(apps, (a) => a.clientId).map((app) => ({
       client_id: app.clientId,
-      name: app.name,
       ...(app.secretId ? { client_secret: 'generate' } : {}),
-      grants: app.grantTypes.map((g) => SHORT_GRANT.get(g) ?? g),
-      scopes: app.scopes,
-      default_scopes: app.defaultScopes,
-      audiences: app.audiences,
-      ttl: app.accessTokenTtl,
-      policy_mode: app.policyMode,
-      auth_methods: app.authMethods,
+      ...Object.fromEntries(APPLICATION_SETTINGS.map((setting) => [setting.key, setting.toSeed(app)])),
       enabled: app.enabled,
     })),
     service_accounts: byName(accounts, (a) => a.username).map((account) => ({
       username: account.username,
-      display_name: account.displayName,
+      name: account.displayName,
       apps: account.applicationIds.map((id) => clientIdOf.get(id)!).sort(),
       groups: account.groups,
       permissions: account.permissions,

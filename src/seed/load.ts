@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { applicationFields, NEW_APPLICATION_FIELDS } from '../admin/application-fields.ts';
+import { settingsFromSeed } from '../admin/application-definition.ts';
 import { AdminError } from '../admin/errors.ts';
 import { prepareCertificate } from '../admin/certificates.ts';
 import type { Config } from '../config.ts';
@@ -51,7 +52,7 @@ export function loadSeedFile(path: string, config: Config, env: NodeJS.ProcessEn
 export function checkSeed(document: unknown, base: string, config: Config, env: NodeJS.ProcessEnv): LoadedSeed {
   const parsed = seedFileSchema.safeParse(document);
   if (!parsed.success) throw new SeedFileError(parsed.error.issues.map(describeIssue));
-  const file = parsed.data;
+  const file = parsed.data as SeedFile;
   const problems: string[] = [];
   const expressions = new Map<string, string>();
   const secrets = new Map<string, string>();
@@ -104,10 +105,7 @@ export function checkSeed(document: unknown, base: string, config: Config, env: 
 
   file.applications.forEach((app, i) => {
     try {
-      applicationFields(
-        { scopes: app.scopes, defaultScopes: app.default_scopes, audiences: app.audiences, grants: app.grants, ttlSeconds: app.ttl, policyMode: app.policy_mode, authMethods: app.auth_methods },
-        { ...NEW_APPLICATION_FIELDS, name: app.name ?? app.client_id },
-      );
+      applicationFields(settingsFromSeed(app), { ...NEW_APPLICATION_FIELDS, name: app.client_id });
     } catch (error) {
       if (!(error instanceof AdminError)) throw error;
       problems.push(`applications[${i}]: ${error.message}`);
