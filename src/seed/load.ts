@@ -7,6 +7,7 @@ import { applicationFields, NEW_APPLICATION_FIELDS } from '../admin/application-
 import { settingsFromSeed } from '../admin/application-definition.ts';
 import { AdminError } from '../admin/errors.ts';
 import { prepareCertificate } from '../admin/certificates.ts';
+import { parseAttributes } from '../admin/service-account-attributes.ts';
 import type { Config } from '../config.ts';
 import { compilePolicy, PolicyExpressionError } from '../policies/expression.ts';
 import { parseSecret, type SecretKind } from '../secrets/format.ts';
@@ -112,7 +113,16 @@ export function checkSeed(document: unknown, base: string, config: Config, env: 
     }
     secret(app.client_secret, `applications[${i}].client_secret`, 'client-secret');
   });
-  file.service_accounts.forEach((account, i) => secret(account.app_password, `service_accounts[${i}].app_password`, 'app-password'));
+  file.service_accounts.forEach((account, i) => {
+    secret(account.app_password, `service_accounts[${i}].app_password`, 'app-password');
+    try {
+      // the same limits as --attributes: size, depth, nothing shaped like a secret
+      parseAttributes(JSON.stringify(account.attributes));
+    } catch (error) {
+      if (!(error instanceof AdminError)) throw error;
+      problems.push(`service_accounts[${i}].attributes: ${error.message.replace(/^--attributes /, '')}`);
+    }
+  });
   file.policies.forEach((policy, i) => {
     let text: string;
     if (typeof policy.expression === 'string') {

@@ -156,6 +156,7 @@ applications:
 service_accounts:
   - username: lonely
     apps: [no-such-app]
+    attributes: {token: "tmcs_abcdefghijkmnpqr_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"}
 policies:
   - name: broken
     apps: [ok-two]
@@ -165,6 +166,7 @@ policies:
   t.is(second.code, 1);
   t.regex(second.stderr, /applications\[0\]: default scope "write" is not among/);
   t.regex(second.stderr, /policies\[0\]\.expression:/);
+  t.regex(second.stderr, /service_accounts\[0\]\.attributes: holds a value shaped like a tokenmint secret/);
   t.is((await instance.admin('app', 'show', 'ok-two')).code, 1);
 });
 
