@@ -46,7 +46,7 @@ export const APPLICATION_SETTINGS: ApplicationSetting[] = [
     arg: '<name>',
     help: { create: 'display name (default: the client id)', update: 'a new display name' },
     fromCli: (text) => text,
-    seed: z.string().min(1).max(256).optional().describe('display name (default: the client_id)'),
+    seed: z.string().min(1).optional().describe('display name (default: the client_id)'),
     toSeed: (app) => app.name,
   },
   {

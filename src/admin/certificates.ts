@@ -30,7 +30,7 @@ export interface CertificateInput {
 }
 
 /** Checks a certificate or public key that is to verify input JWTs; throws an AdminError naming the problem. */
-export function prepareCertificate(config: AdminContext['config'], input: CertificateInput): PreparedCertificate {
+export function prepareCertificate(config: AdminContext['config'], input: CertificateInput, options: { allowExpired?: boolean } = {}): PreparedCertificate {
   const name = check(identifier, input.name, 'name');
   const issuer = input.issuer === undefined ? null : check(issuerName, input.issuer, '--issuer');
   if (issuer === config.issuer) throw new AdminError('--issuer is this issuer: tokenmint never accepts its own tokens as assertions');
@@ -43,7 +43,7 @@ export function prepareCertificate(config: AdminContext['config'], input: Certif
     if (error instanceof CertificateError) throw new AdminError(error.message);
     throw error;
   }
-  if (parsed.expiresAt && parsed.expiresAt <= new Date()) throw new AdminError(`the certificate expired on ${parsed.expiresAt.toISOString()}`);
+  if (!options.allowExpired && parsed.expiresAt && parsed.expiresAt <= new Date()) throw new AdminError(`the certificate expired on ${parsed.expiresAt.toISOString()}`);
   return { name, pem: parsed.pem, fingerprint: parsed.fingerprint, jwk: { ...parsed.jwk }, notBefore: parsed.notBefore, expiresAt: parsed.expiresAt, issuer, subjectPrefix: prefix };
 }
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { generateSecret } from '../secrets/format.ts';
-import { seed, SeedConflictError, type PlanEntry } from '../seed/apply.ts';
+import { seed, SeedConflictError, SeedReferenceError, type PlanEntry } from '../seed/apply.ts';
 import { exportSeed, formatSeed } from '../seed/export.ts';
 import { loadSeedFile, SeedFileError } from '../seed/load.ts';
 import type { Leaf, Run } from './cli.ts';
@@ -23,7 +23,7 @@ export function registerSeedCommands(root: Command, leaf: Leaf, run: Run): void 
         const result = await seed(ctx, loaded, { dryRun: o.dryRun === true, prune: o.prune === true });
         return { raw: result, text: describePlan(result.plan, result.applied, o.dryRun === true, result.secrets) };
       } catch (error) {
-        if (error instanceof SeedFileError || error instanceof SeedConflictError) throw new AdminError(error.message);
+        if (error instanceof SeedFileError || error instanceof SeedConflictError || error instanceof SeedReferenceError) throw new AdminError(error.message);
         throw error;
       }
     }));

@@ -184,7 +184,7 @@ function requireUsableKeys(keys: PublicJwk[], algorithms: string[]): void {
   if (usable.length === 0) throw new AdminError(`the source has no public signature key for ${algorithms.join(', ')}`);
 }
 
-function checkAlgorithms(algorithms: string[]): string[] {
+export function checkAlgorithms(algorithms: string[]): string[] {
   if (algorithms.length === 0) throw new AdminError('--algorithms must name at least one algorithm');
   for (const alg of algorithms) {
     if (!ASYMMETRIC_ALGS.includes(alg)) throw new AdminError(`--algorithms: ${JSON.stringify(alg)} is not allowed (never none or HMAC; use ${ASYMMETRIC_ALGS.join(', ')})`);

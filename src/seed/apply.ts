@@ -48,21 +48,27 @@ interface Current {
   policies: Map<string, PolicyRecord & { managed: boolean }>;
   certificates: Map<string, VerificationCertificate & { managed: boolean }>;
   sources: Map<string, JwksSource & { managed: boolean }>;
+  /** paths of {env} secrets whose id is stored but whose value is not the stored one */
+  staleSecrets?: Set<string>;
 }
 
 /** Works out the plan, and unless `dryRun` applies it; applying an unchanged file writes nothing at all. */
 export async function seed(ctx: AdminContext, loaded: LoadedSeed, options: { dryRun: boolean; prune: boolean }): Promise<SeedResult> {
   const current = await readCurrent(ctx.db);
-  checkReferences(loaded, current);
+  checkReferences(loaded, current, options.prune);
+  current.staleSecrets = await staleEnvSecrets(ctx, loaded, current);
   const plan = planSeed(loaded, current, options.prune);
+  checkPrune(loaded, current, plan);
   const changing = plan.some((e) => e.action === 'create' || e.action === 'update' || e.action === 'delete');
   if (options.dryRun || !changing) return { plan, applied: false, secrets: {} };
+  const before = current;
   // argon2 and fetching keys run before the transaction, so the write lock is held for the writes alone
   const prepared = await prepareSecrets(ctx, loaded, plan);
   const trust = await prepareTrust(ctx, loaded, plan);
   await adminTransaction(ctx.db, async (tx) => {
     // planned again inside the transaction: another writer may have changed something since
     const current = await readCurrent(tx);
+    current.staleSecrets = before.staleSecrets;
     const fresh = planSeed(loaded, current, options.prune);
     if (JSON.stringify(fresh) !== JSON.stringify(plan)) throw new SeedConflictError();
     await applyPlan(tx, loaded, fresh, current, prepared, trust);
@@ -111,13 +117,15 @@ async function readCurrent(db: AdminContext['db'] | Tx): Promise<Current> {
 }
 
 /** Bindings name applications of the file or the database; client_ids and usernames share one namespace. */
-function checkReferences(loaded: LoadedSeed, current: Current): void {
+function checkReferences(loaded: LoadedSeed, current: Current, prune: boolean): void {
   const { file } = loaded;
   const problems: string[] = [];
-  const known = new Set([...file.applications.map((a) => a.client_id), ...current.applications.keys()]);
+  // with --prune, a seed-made application the file no longer names is about to go
+  const surviving = [...current.applications].filter(([clientId, app]) => !prune || !app.managed || file.applications.some((a) => a.client_id === clientId)).map(([clientId]) => clientId);
+  const known = new Set([...file.applications.map((a) => a.client_id), ...surviving]);
   const refs = (apps: string[], path: string) =>
     apps.forEach((clientId, j) => {
-      if (!known.has(clientId)) problems.push(`${path}.apps[${j}]: no application ${JSON.stringify(clientId)} in the file or the database`);
+      if (!known.has(clientId)) problems.push(`${path}.apps[${j}]: no application ${JSON.stringify(clientId)} in the file or the database${prune && current.applications.has(clientId) ? ' (--prune deletes it)' : ''}`);
     });
   file.service_accounts.forEach((account, i) => {
     refs(account.apps, `service_accounts[${i}]`);
@@ -132,16 +140,60 @@ function checkReferences(loaded: LoadedSeed, current: Current): void {
   if (problems.length > 0) throw new SeedFileError(problems);
 }
 
+/**
+ * --prune deletes a seed-made application only when nothing that stays is bound to it: an object
+ * made by hand is never changed by a prune, not even by losing a binding.
+ */
+function checkPrune(loaded: LoadedSeed, current: Current, plan: PlanEntry[]): void {
+  const deleted = new Set(plan.filter((e) => e.action === 'delete').map((e) => `${e.kind}:${e.name}`));
+  const problems: string[] = [];
+  const { file } = loaded;
+  const boundAfter = (kind: ObjectKind, name: string, now: string[], inFile: { apps: string[] } | undefined) => (deleted.has(`${kind}:${name}`) ? [] : inFile ? inFile.apps : now);
+  const holders: [ObjectKind, string, string[]][] = [
+    ...[...current.accounts].map(([name, a]) => ['service_account', name, boundAfter('service_account', name, a.clientIds, file.service_accounts.find((x) => x.username === name))] as [ObjectKind, string, string[]]),
+    ...[...current.certificates].map(([name, c]) => ['certificate', name, boundAfter('certificate', name, c.clientIds, file.certificates.find((x) => x.name === name))] as [ObjectKind, string, string[]]),
+    ...[...current.sources].map(([name, j]) => ['jwks_source', name, boundAfter('jwks_source', name, j.clientIds, file.jwks_sources.find((x) => x.name === name))] as [ObjectKind, string, string[]]),
+    ...[...current.policies].map(([name, p]) => ['policy', name, boundAfter('policy', name, p.bindings.map((b) => b.clientId), file.policies.find((x) => x.name === name))] as [ObjectKind, string, string[]]),
+  ];
+  for (const entry of plan) {
+    if (entry.kind !== 'application' || entry.action !== 'delete') continue;
+    const users = holders.filter(([, , apps]) => apps.includes(entry.name)).map(([kind, name]) => `${kind.replace('_', ' ')} ${name}`);
+    if (users.length > 0) problems.push(`applications: --prune would delete ${entry.name}, but ${users.join(', ')} ${users.length === 1 ? 'is' : 'are'} bound to it and stay${users.length === 1 ? 's' : ''}; unbind or delete ${users.length === 1 ? 'it' : 'them'} first, or name the application in the file`);
+  }
+  if (problems.length > 0) throw new SeedFileError(problems);
+}
+
+/** {env} secrets whose public id is stored but whose value is another: planned as a change. */
+async function staleEnvSecrets(ctx: AdminContext, loaded: LoadedSeed, current: Current): Promise<Set<string>> {
+  const stale = new Set<string>();
+  for (const [i, app] of loaded.file.applications.entries()) {
+    const path = `applications[${i}].client_secret`;
+    const secret = loaded.secrets.get(path);
+    const existing = current.applications.get(app.client_id);
+    if (secret && existing?.secretHash && parseSecret(secret)!.id === existing.secretId && !(await ctx.hasher.verify(existing.secretHash, secret))) stale.add(path);
+  }
+  for (const [i, account] of loaded.file.service_accounts.entries()) {
+    const path = `service_accounts[${i}].app_password`;
+    const secret = loaded.secrets.get(path);
+    if (!secret || !current.accounts.has(account.username)) continue;
+    const stored = await ctx.db.appPassword.findUnique({ where: { id: parseSecret(secret)!.id }, select: { hash: true } });
+    if (stored && !(await ctx.hasher.verify(stored.hash, secret))) stale.add(path);
+  }
+  return stale;
+}
+
 function planSeed(loaded: LoadedSeed, current: Current, prune: boolean): PlanEntry[] {
   const plan: PlanEntry[] = [];
   const { file } = loaded;
   file.applications.forEach((spec, i) => {
     const existing = current.applications.get(spec.client_id);
-    plan.push(existing ? changesTo('application', spec.client_id, applicationChanges(spec, existing, loaded.secrets.get(`applications[${i}].client_secret`))) : { kind: 'application', name: spec.client_id, action: 'create' });
+    const path = `applications[${i}].client_secret`;
+    plan.push(existing ? changesTo('application', spec.client_id, applicationChanges(spec, existing, loaded.secrets.get(path), current.staleSecrets?.has(path) === true)) : { kind: 'application', name: spec.client_id, action: 'create' });
   });
   file.service_accounts.forEach((spec, i) => {
     const existing = current.accounts.get(spec.username);
-    plan.push(existing ? changesTo('service_account', spec.username, accountChanges(spec, existing, loaded.secrets.get(`service_accounts[${i}].app_password`))) : { kind: 'service_account', name: spec.username, action: 'create' });
+    const path = `service_accounts[${i}].app_password`;
+    plan.push(existing ? changesTo('service_account', spec.username, accountChanges(spec, existing, loaded.secrets.get(path), current.staleSecrets?.has(path) === true)) : { kind: 'service_account', name: spec.username, action: 'create' });
   });
   file.certificates.forEach((spec) => {
     const existing = current.certificates.get(spec.name);
@@ -181,17 +233,17 @@ function wantedApplication(spec: ApplicationSpec) {
   return applicationFields(settingsFromSeed(spec), { ...NEW_APPLICATION_FIELDS, name: spec.client_id });
 }
 
-function applicationChanges(spec: ApplicationSpec, app: Application, envSecret: string | undefined): string[] {
+function applicationChanges(spec: ApplicationSpec, app: Application, envSecret: string | undefined, stale: boolean): string[] {
   const wanted: Application = { ...app, ...wantedApplication(spec) };
   // each setting compared as a seed file states it, so every setting of the definition is covered
   const changes = APPLICATION_SETTINGS.filter((setting) => JSON.stringify(setting.toSeed(wanted)) !== JSON.stringify(setting.toSeed(app))).map((setting) => setting.key);
   if (spec.enabled !== app.enabled) changes.push('enabled');
   if (spec.client_secret === 'generate' && !app.secretId) changes.push('client_secret');
-  if (envSecret && parseSecret(envSecret)!.id !== app.secretId) changes.push('client_secret');
+  if (envSecret && (parseSecret(envSecret)!.id !== app.secretId || stale)) changes.push('client_secret');
   return changes;
 }
 
-function accountChanges(spec: ServiceAccountSpec, account: Current['accounts'] extends Map<string, infer A> ? A : never, envPassword: string | undefined): string[] {
+function accountChanges(spec: ServiceAccountSpec, account: Current['accounts'] extends Map<string, infer A> ? A : never, envPassword: string | undefined, stale: boolean): string[] {
   const fields: [string, unknown, unknown][] = [
     ['name', spec.name ?? spec.username, account.displayName],
     ['apps', [...new Set(spec.apps)].sort(), account.clientIds],
@@ -202,7 +254,7 @@ function accountChanges(spec: ServiceAccountSpec, account: Current['accounts'] e
   ];
   const changes = fields.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([name]) => name);
   if (spec.app_password === 'generate' && account.activePasswords === 0) changes.push('app_password');
-  if (envPassword && !account.passwordIds.includes(parseSecret(envPassword)!.id)) changes.push('app_password');
+  if (envPassword && (!account.passwordIds.includes(parseSecret(envPassword)!.id) || stale)) changes.push('app_password');
   return changes;
 }
 
@@ -248,7 +300,7 @@ function sourceChanges(spec: JwksSourceSpec, source: JwksSource, document: strin
     ['location', location, { kind: source.kind, url: source.url }],
     ['issuer', spec.issuer ?? source.issuer, source.issuer],
     ['audiences', spec.audiences, source.audiences],
-    ['algorithms', spec.algorithms, source.algorithms],
+    ['algorithms', [...new Set(spec.algorithms)], source.algorithms],
     ['leeway', spec.leeway, source.leewaySeconds],
     ['max_lifetime', spec.max_lifetime, source.maxLifetimeSeconds],
     ['replay', spec.replay, source.replay],
@@ -282,7 +334,8 @@ async function prepareTrust(ctx: AdminContext, loaded: LoadedSeed, plan: PlanEnt
   for (const [i, spec] of loaded.file.certificates.entries()) {
     if (!replaced('certificate', spec.name)) continue;
     try {
-      trust.certificates.set(spec.name, prepareCertificate(ctx.config, { name: spec.name, pem: loaded.pems.get(spec.name)!, issuer: spec.issuer, subjectPrefix: spec.subject_prefix }));
+      // an expired certificate is stored as it is (an export carries it, and it verifies nothing): restoring gives back the same state
+      trust.certificates.set(spec.name, prepareCertificate(ctx.config, { name: spec.name, pem: loaded.pems.get(spec.name)!, issuer: spec.issuer, subjectPrefix: spec.subject_prefix }, { allowExpired: true }));
     } catch (error) {
       if (!(error instanceof AdminError)) throw error;
       problems.push(`certificates[${i}]: ${error.message}`);
@@ -299,7 +352,7 @@ async function prepareTrust(ctx: AdminContext, loaded: LoadedSeed, plan: PlanEnt
           location: location.kind === 'document' ? { kind: 'document', text: loaded.jwksDocuments.get(spec.name)! } : { kind: location.kind, url: location.url! },
           issuer: spec.issuer,
           audiences: spec.audiences,
-          algorithms: spec.algorithms,
+          algorithms: [...new Set(spec.algorithms)],
           leewaySeconds: spec.leeway,
           maxLifetimeSeconds: spec.max_lifetime,
           replay: spec.replay,
@@ -390,7 +443,13 @@ async function applyPlan(tx: Tx, loaded: LoadedSeed, plan: PlanEntry[], current:
       for (const clientId of clientIds.filter((c) => !existing.clientIds.includes(c))) await tx.serviceAccountBinding.create({ data: { serviceAccountId: accountId, applicationId: appId(clientId) } });
       for (const clientId of existing.clientIds.filter((c) => !clientIds.includes(c))) await tx.serviceAccountBinding.deleteMany({ where: { serviceAccountId: accountId, applicationId: appId(clientId) } });
     }
-    if (password) await insertAppPassword(tx, { id: password.id, serviceAccountId: accountId, hash: password.hash, description: 'from the seed file', expiresAt: null });
+    if (password) {
+      const held = await tx.appPassword.findUnique({ where: { id: password.id }, select: { serviceAccountId: true } });
+      if (held && held.serviceAccountId !== accountId) throw new SeedReferenceError(`service_accounts[${i}].app_password: that app password belongs to another service account`);
+      // the same id with another value (the variable was changed by hand): the stored hash follows the variable
+      if (held) await tx.appPassword.update({ where: { id: password.id }, data: { hash: password.hash, revokedAt: null } });
+      else await insertAppPassword(tx, { id: password.id, serviceAccountId: accountId, hash: password.hash, description: 'from the seed file', expiresAt: null });
+    }
     await audit(step.action === 'create' ? 'service_account.created' : 'service_account.updated', { subject: spec.username, applications: clientIds, details: step.changes ? { fields: step.changes } : {} });
   }
 
@@ -406,8 +465,9 @@ async function applyPlan(tx: Tx, loaded: LoadedSeed, plan: PlanEntry[], current:
       if (!existing || existing.managed) await tx.verificationCertificate.update({ where: { id: cert.id }, data: { managedBy: SEED_OWNER } });
     } else {
       const id = existing!.id;
-      for (const clientId of spec.apps.filter((c) => !existing!.clientIds.includes(c))) await tx.certificateBinding.create({ data: { certificateId: id, applicationId: appId(clientId) } });
-      for (const clientId of existing!.clientIds.filter((c) => !spec.apps.includes(c))) await tx.certificateBinding.deleteMany({ where: { certificateId: id, applicationId: appId(clientId) } });
+      const apps = [...new Set(spec.apps)];
+      for (const clientId of apps.filter((c) => !existing!.clientIds.includes(c))) await tx.certificateBinding.create({ data: { certificateId: id, applicationId: appId(clientId) } });
+      for (const clientId of existing!.clientIds.filter((c) => !apps.includes(c))) await tx.certificateBinding.deleteMany({ where: { certificateId: id, applicationId: appId(clientId) } });
     }
     await audit(step.action === 'create' ? 'certificate.added' : 'certificate.updated', { applications: [...new Set(spec.apps)], details: { name: spec.name, ...(step.changes ? { fields: step.changes } : {}) } });
   }
@@ -423,8 +483,9 @@ async function applyPlan(tx: Tx, loaded: LoadedSeed, plan: PlanEntry[], current:
       if (!existing || existing.managed) await tx.jwksSource.update({ where: { id: source.id }, data: { managedBy: SEED_OWNER } });
     } else {
       const id = existing!.id;
-      for (const clientId of spec.apps.filter((c) => !existing!.clientIds.includes(c))) await tx.jwksSourceBinding.create({ data: { sourceId: id, applicationId: appId(clientId) } });
-      for (const clientId of existing!.clientIds.filter((c) => !spec.apps.includes(c))) await tx.jwksSourceBinding.deleteMany({ where: { sourceId: id, applicationId: appId(clientId) } });
+      const apps = [...new Set(spec.apps)];
+      for (const clientId of apps.filter((c) => !existing!.clientIds.includes(c))) await tx.jwksSourceBinding.create({ data: { sourceId: id, applicationId: appId(clientId) } });
+      for (const clientId of existing!.clientIds.filter((c) => !apps.includes(c))) await tx.jwksSourceBinding.deleteMany({ where: { sourceId: id, applicationId: appId(clientId) } });
     }
     await audit(step.action === 'create' ? 'jwks_source.added' : 'jwks_source.updated', { applications: [...new Set(spec.apps)], details: { name: spec.name, ...(step.changes ? { fields: step.changes } : {}) } });
   }

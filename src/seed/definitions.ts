@@ -55,10 +55,10 @@ export const serviceAccountSpec = z
 export const policySpec = z
   .object({
     name: identifier,
-    apps: z.array(identifier).min(1),
+    apps: z.array(identifier).describe('in evaluation order: policies bind in the order of the file'),
     kind: z.enum(POLICY_KINDS).default('allow'),
     expression: z.union([z.string().min(1), fileReference]).describe('CEL, inline or {file: path relative to the seed file}'),
-    description: z.string().max(1000).default(''),
+    description: z.string().default(''),
     enabled: z.boolean().default(true),
   })
   .strict();
@@ -70,7 +70,7 @@ const httpsUrl = z.url({ protocol: /^https?$/ });
 export const certificateSpec = z
   .object({
     name: identifier,
-    apps: z.array(identifier).min(1),
+    apps: z.array(identifier),
     file: z.string().min(1).optional().describe('a PEM file, relative to the seed file'),
     pem: z.string().min(1).optional().describe('the PEM itself: an X.509 certificate or an SPKI public key'),
     issuer: printable.optional().describe('set: it verifies federated assertions with this iss'),
@@ -82,7 +82,7 @@ export const certificateSpec = z
 export const jwksSourceSpec = z
   .object({
     name: identifier,
-    apps: z.array(identifier).min(1),
+    apps: z.array(identifier),
     url: httpsUrl.optional().describe('a JWKS URL'),
     discovery: httpsUrl.optional().describe('an OpenID discovery URL'),
     file: z.string().min(1).optional().describe('a JWKS document, relative to the seed file'),

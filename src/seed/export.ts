@@ -22,7 +22,8 @@ export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
   const clientIdOf = new Map(apps.map((a) => [a.id, a.clientId]));
   const now = Date.now();
   const holdsPassword = new Set(passwords.filter((p) => p.expiresAt === null || p.expiresAt.getTime() > now).map((p) => p.serviceAccountId));
-  const byName = <T>(list: T[], name: (item: T) => string) => [...list].sort((a, b) => name(a).localeCompare(name(b)));
+  // by code point: the same database exports the same file whatever the machine's locale
+  const byName = <T>(list: T[], name: (item: T) => string) => [...list].sort((a, b) => (name(a) < name(b) ? -1 : name(a) > name(b) ? 1 : 0));
   return {
     applications: byName(apps, (a) => a.clientId).map((app) => ({
       client_id: app.clientId,
@@ -59,7 +60,8 @@ export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
       replay: source.replay,
       ...(source.subjectPrefix !== null ? { subject_prefix: source.subjectPrefix } : {}),
     })),
-    policies: byName(policies, (p) => p.name).map((policy) => ({
+    // in evaluation order (a later claims policy overrides an earlier one): applying binds them in file order
+    policies: byName(policies, (p) => p.name).sort((a, b) => firstPosition(a) - firstPosition(b)).map((policy) => ({
       name: policy.name,
       apps: [...policy.bindings].sort((a, b) => a.position - b.position).map((b) => b.clientId),
       kind: policy.kind,
@@ -68,6 +70,11 @@ export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
       enabled: policy.enabled,
     })),
   };
+}
+
+/** Where a policy comes in its applications' evaluation order (the earliest, for one bound to several). */
+function firstPosition(policy: { bindings: { position: number }[] }): number {
+  return Math.min(Number.MAX_SAFE_INTEGER, ...policy.bindings.map((b) => b.position));
 }
 
 export function formatSeed(document: Record<string, unknown>, format: 'yaml' | 'json'): string {

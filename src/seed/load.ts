@@ -1,12 +1,13 @@
 // A seed file read and checked whole: every problem listed with its path, before anything is applied.
-import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
+import { dirname, resolve, sep } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { applicationFields, NEW_APPLICATION_FIELDS } from '../admin/application-fields.ts';
 import { settingsFromSeed } from '../admin/application-definition.ts';
 import { AdminError } from '../admin/errors.ts';
 import { prepareCertificate } from '../admin/certificates.ts';
+import { checkAlgorithms, documentKeys } from '../admin/jwks-sources.ts';
 import { parseAttributes } from '../admin/service-account-attributes.ts';
 import type { Config } from '../config.ts';
 import { compilePolicy, PolicyExpressionError } from '../policies/expression.ts';
@@ -35,18 +36,34 @@ export class SeedFileError extends Error {
 const MAX_FILE_BYTES = 16 * 1024 * 1024;
 
 export function loadSeedFile(path: string, config: Config, env: NodeJS.ProcessEnv = process.env): LoadedSeed {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new SeedFileError([`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`]);
-  }
-  if (text.length > MAX_FILE_BYTES) throw new SeedFileError([`${path}: larger than 16 MiB`]);
+  const text = readBounded(path);
+  if (typeof text !== 'string') throw new SeedFileError([`${path}: ${text.problem}`]);
   // YAML 1.2 reads JSON as well
   const document = parseDocument(text, { uniqueKeys: true });
   if (document.errors.length > 0) throw new SeedFileError(document.errors.map((e) => `${path}: ${e.message.split('\n')[0]}`));
   // aliases are bounded so that a few lines cannot expand into gigabytes
   return checkSeed(document.toJS({ maxAliasCount: 100 }) ?? {}, dirname(resolve(path)), config, env);
+}
+
+/**
+ * A regular file's text, at most 16 MiB: never a device, a pipe or a directory, whose reading may
+ * not end (/dev/zero) or block.
+ */
+function readBounded(path: string): string | { problem: string } {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { problem: 'not a regular file' };
+    if (stat.size > MAX_FILE_BYTES) return { problem: 'larger than 16 MiB' };
+    const buffer = Buffer.alloc(stat.size);
+    const read = readSync(fd, buffer, 0, stat.size, 0);
+    return buffer.subarray(0, read).toString('utf8');
+  } catch (error) {
+    return { problem: (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'cannot be read' };
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Validates a parsed seed document; `base` is where `file:` references are relative to. */
@@ -59,13 +76,30 @@ export function checkSeed(document: unknown, base: string, config: Config, env: 
   const secrets = new Map<string, string>();
   const pems = new Map<string, string>();
   const jwksDocuments = new Map<string, string>();
+  // a reference stays inside the seed file's directory (symbolic links resolved): a seed file from a
+  // pull request must not be able to read, or print, a file of the machine that applies it
+  let root: string;
+  try {
+    root = realpathSync(base);
+  } catch {
+    root = base;
+  }
   const readRelative = (relative: string, path: string): string | undefined => {
+    let target: string;
     try {
-      return readFileSync(resolve(base, relative), 'utf8');
+      target = realpathSync(resolve(base, relative));
     } catch {
       problems.push(`${path}: cannot read ${relative}`);
       return undefined;
     }
+    if (target !== root && !target.startsWith(`${root}${sep}`)) {
+      problems.push(`${path}: ${relative} is outside the seed file's directory`);
+      return undefined;
+    }
+    const text = readBounded(target);
+    if (typeof text === 'string') return text;
+    problems.push(`${path}: ${relative}: ${text.problem}`);
+    return undefined;
   };
 
   const duplicates = (names: string[], what: string) => {
@@ -84,7 +118,8 @@ export function checkSeed(document: unknown, base: string, config: Config, env: 
     const pem = cert.pem ?? readRelative(cert.file!, `certificates[${i}].file`);
     if (pem === undefined) return;
     try {
-      prepareCertificate(config, { name: cert.name, pem, issuer: cert.issuer, subjectPrefix: cert.subject_prefix });
+      // an expired certificate verifies nothing, and a restored export may carry one
+      prepareCertificate(config, { name: cert.name, pem, issuer: cert.issuer, subjectPrefix: cert.subject_prefix }, { allowExpired: true });
       pems.set(cert.name, pem);
     } catch (error) {
       if (!(error instanceof AdminError)) throw error;
@@ -93,10 +128,21 @@ export function checkSeed(document: unknown, base: string, config: Config, env: 
   });
   file.jwks_sources.forEach((source, i) => {
     if (source.discovery === undefined && source.issuer === undefined) problems.push(`jwks_sources[${i}].issuer: required unless the source is a discovery URL`);
-    if (source.jwks !== undefined) jwksDocuments.set(source.name, JSON.stringify(source.jwks));
-    if (source.file !== undefined) {
-      const text = readRelative(source.file, `jwks_sources[${i}].file`);
-      if (text !== undefined) jwksDocuments.set(source.name, text);
+    if (source.issuer !== undefined && source.issuer === config.issuer) problems.push(`jwks_sources[${i}].issuer: the issuer is this issuer: tokenmint never accepts its own tokens as assertions`);
+    try {
+      checkAlgorithms(source.algorithms);
+    } catch (error) {
+      if (!(error instanceof AdminError)) throw error;
+      problems.push(`jwks_sources[${i}].algorithms: ${error.message}`);
+    }
+    const document = source.jwks !== undefined ? JSON.stringify(source.jwks) : source.file !== undefined ? readRelative(source.file, `jwks_sources[${i}].file`) : undefined;
+    if (document === undefined) return;
+    try {
+      documentKeys(document);
+      jwksDocuments.set(source.name, document);
+    } catch (error) {
+      if (!(error instanceof AdminError)) throw error;
+      problems.push(`jwks_sources[${i}].${source.jwks !== undefined ? 'jwks' : 'file'}: ${error.message}`);
     }
   });
   const clientIds = new Set(file.applications.map((a) => a.client_id));
@@ -124,17 +170,8 @@ export function checkSeed(document: unknown, base: string, config: Config, env: 
     }
   });
   file.policies.forEach((policy, i) => {
-    let text: string;
-    if (typeof policy.expression === 'string') {
-      text = policy.expression;
-    } else {
-      try {
-        text = readFileSync(resolve(base, policy.expression.file), 'utf8');
-      } catch {
-        problems.push(`policies[${i}].expression: cannot read ${policy.expression.file}`);
-        return;
-      }
-    }
+    const text = typeof policy.expression === 'string' ? policy.expression : readRelative(policy.expression.file, `policies[${i}].expression`);
+    if (text === undefined) return;
     try {
       compilePolicy(text, policy.kind);
       expressions.set(policy.name, text.trim());

@@ -52,9 +52,14 @@ export function publicPartOf(pem: string): ParsedVerificationKey {
 
 function parsePublicBlock(block: RegExpMatchArray): ParsedVerificationKey {
   const label = block[1]!;
-  if (label === 'CERTIFICATE') return fromCertificate(block[0]);
-  if (label === 'PUBLIC KEY') return fromPublicKey(block[0]);
-  throw new CertificateError(`unsupported PEM block "${label}": give a CERTIFICATE or a PUBLIC KEY`);
+  if (label !== 'CERTIFICATE' && label !== 'PUBLIC KEY') throw new CertificateError(`unsupported PEM block "${label}": give a CERTIFICATE or a PUBLIC KEY`);
+  try {
+    return label === 'CERTIFICATE' ? fromCertificate(block[0]) : fromPublicKey(block[0]);
+  } catch (error) {
+    if (error instanceof CertificateError) throw error;
+    // a key of a type no JWT algorithm uses (DSA, DH, X25519): Node cannot even describe it as a JWK
+    throw new CertificateError('the key is of a type no JWT algorithm tokenmint accepts uses: give an RSA, EC (P-256, P-384, P-521) or Ed25519 key');
+  }
 }
 
 function fromCertificate(pem: string): ParsedVerificationKey {
