@@ -11,8 +11,10 @@ import { basic, formBody, prepareDatabase, runAdmin, tempDir, testConfig } from 
 import { freePort, start, waitReady } from './helpers/process.ts';
 
 // The tests that start a cluster (a primary and two workers, each compiling the sources at start)
-// run one at a time: several clusters starting at once on two cores can take longer than the
-// readiness wait, which says nothing about tokenmint.
+// run one at a time, and wait for readiness longer than a single server needs: on two cores busy
+// with the rest of the suite a cluster's start can take half a minute, which says nothing about
+// tokenmint (a lone server starts in a few seconds).
+const CLUSTER_START_MS = 90_000;
 test('bad configuration stops start-up with one line per problem, naming the variable', async (t) => {
   const dir = tempDir();
   const { child, output } = start({ DATABASE_URL: `file:${join(dir, 'x.db')}`, PORT: 'abc', SIGNING_ALG: 'HS256' });
@@ -43,7 +45,7 @@ test.serial('several workers share the port, all see admin changes within 2 seco
   const { child, output } = start(env);
   try {
     const url = `http://127.0.0.1:${port}`;
-    t.true(await waitReady(url), output().stderr);
+    t.true(await waitReady(url, CLUSTER_START_MS), output().stderr);
     t.regex(output().stdout, /generated one into the data directory/);
     const config = testConfig(dir, { ...env, LOG_LEVEL: 'silent' });
     const created = await runAdmin(config, ['app', 'create', 'multi', '--secret', '--audiences', 'https://api.example', '--json']);
@@ -75,7 +77,7 @@ test.serial('with several workers, a token revoked at one worker is inactive at 
   const env = { DATABASE_URL: `file:${join(dir, 'tokenmint.db')}`, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', ISSUER_URL: 'https://issuer.example' };
   const { child, output } = start(env);
   try {
-    t.true(await waitReady(`http://127.0.0.1:${port}`), output().stderr);
+    t.true(await waitReady(`http://127.0.0.1:${port}`, CLUSTER_START_MS), output().stderr);
     const config = testConfig(dir, { ...env, LOG_LEVEL: 'silent' });
     const secret = (await runAdmin(config, ['app', 'create', 'revoker', '--secret', '--audiences', 'https://api.example', '--json'])).json<{ client_secret: string }>().client_secret;
     await new Promise((r) => setTimeout(r, 2000));
@@ -114,7 +116,7 @@ test.serial('the primary promotes a rotated key once it has been published KEY_P
   const env = { DATABASE_URL: `file:${join(dir, 'tokenmint.db')}`, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2', ISSUER_URL: 'https://issuer.example', KEY_PUBLISH_AHEAD: '4' };
   const { child, output } = start(env);
   try {
-    t.true(await waitReady(`http://127.0.0.1:${port}`), output().stderr);
+    t.true(await waitReady(`http://127.0.0.1:${port}`, CLUSTER_START_MS), output().stderr);
     const config = testConfig(dir, { ...env, LOG_LEVEL: 'silent' });
     const secret = (await runAdmin(config, ['app', 'create', 'rotating', '--secret', '--audiences', 'https://api.example', '--json'])).json<{ client_secret: string }>().client_secret;
     await new Promise((r) => setTimeout(r, 2000));
@@ -151,7 +153,7 @@ test.serial('a single-use assertion presented concurrently to several worker pro
   const { child, output } = start(env);
   try {
     const url = `http://127.0.0.1:${port}`;
-    t.true(await waitReady(url), output().stderr);
+    t.true(await waitReady(url, CLUSTER_START_MS), output().stderr);
     const config = testConfig(dir, { ...env, LOG_LEVEL: 'silent' });
     const key = await issuerKey('ES256');
     const file = join(dir, 'jwks.json');
