@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { createAppPassword, listPasswordsOf, revokePassword } from './app-passwords.ts';
 import type { Leaf, Run } from './cli.ts';
 import { accumulate } from './cli-options.ts';
-import { splitList } from './input.ts';
 import { SHOWN_ONCE } from './output.ts';
-import { MAX_ATTRIBUTES_BYTES, MAX_ATTRIBUTES_DEPTH, parseAttributes } from './service-account-attributes.ts';
+import { flagOf, SERVICE_ACCOUNT_SETTINGS } from './service-account-definition.ts';
 import {
   boundServiceAccount,
   changeServiceAccount,
@@ -13,27 +12,50 @@ import {
   removeServiceAccount,
   setServiceAccountState,
   type BoundServiceAccount,
+  type ServiceAccountUpdate,
 } from './service-accounts.ts';
 import { appPasswordSummary, appPasswordView, serviceAccountView } from './views.ts';
 
 const view = ({ account, clientIds }: BoundServiceAccount) => serviceAccountView(account, clientIds);
 
+/** The options of the service account's settings, from its one definition. */
+function withSettingOptions(command: Command, which: 'create' | 'update'): Command {
+  for (const setting of SERVICE_ACCOUNT_SETTINGS) {
+    const help = setting.help[which];
+    if (help === undefined) continue;
+    const flag = `${flagOf(setting)} ${setting.arg}`;
+    if (setting.list) command.option(flag, help, accumulate(setting.list));
+    else if (help === '') command.option(flag);
+    else command.option(flag, help);
+  }
+  return command;
+}
+
+/** The settings as given (an absent option is undefined). */
+function settingOptions(o: Record<string, unknown>): ServiceAccountUpdate {
+  const input: ServiceAccountUpdate = {};
+  for (const setting of SERVICE_ACCOUNT_SETTINGS) {
+    const text = o[setting.key.replace(/_(.)/g, (_, c: string) => c.toUpperCase())];
+    if (text !== undefined) (input as Record<string, unknown>)[setting.input] = setting.fromCli(text as string);
+  }
+  return input;
+}
+
 /** service-account create | list | show | update | enable | disable | delete */
 export function registerServiceAccountCommands(root: Command, leaf: Leaf, run: Run): void {
   const sa = root.command('service-account').description('service accounts');
-  leaf(sa, 'create <username>', 'create a service account bound to an application, with a first app password')
-    .requiredOption('--app <client_id>', 'the application it gets tokens for')
-    .option('--name <display name>')
-    .option('--groups <list>', 'comma-separated', accumulate(','))
-    .option('--permissions <list>', 'comma-separated', accumulate(','))
+  const create = leaf(sa, 'create <username>', 'create a service account bound to an application, with a first app password')
+    .requiredOption('--app <client_id>', 'the application it gets tokens for');
+  withSettingOptions(create, 'create')
     .option('--expires <duration>', 'lifetime of the first app password, e.g. 90d')
     .action(run(async (ctx, [username], o) => {
+      const settings = settingOptions(o);
       const { account, password } = await createServiceAccount(ctx, {
         username: username!,
         clientId: o.app as string,
-        displayName: o.name as string | undefined,
-        groups: splitList(o.groups as string | undefined),
-        permissions: splitList(o.permissions as string | undefined),
+        displayName: settings.displayName,
+        groups: settings.groups ?? [],
+        permissions: settings.permissions ?? [],
         expires: o.expires as string | undefined,
       });
       return {
@@ -55,19 +77,8 @@ export function registerServiceAccountCommands(root: Command, leaf: Leaf, run: R
     const bound = await boundServiceAccount(ctx, username!);
     return { record: { ...view(bound), ...appPasswordSummary(await listPasswordsOf(ctx, username!)) } };
   }));
-  leaf(sa, 'update <username>', 'change the given fields; --groups and --permissions replace the current lists')
-    .option('--name <display name>', 'a new display name')
-    .option('--groups <list>', 'comma-separated; "" for none', accumulate(','))
-    .option('--permissions <list>', 'comma-separated; "" for none', accumulate(','))
-    .option('--attributes <json>', `a JSON object that policies read as service_account.attributes, replacing the current one (at most ${MAX_ATTRIBUTES_BYTES / 1024} KiB, ${MAX_ATTRIBUTES_DEPTH} levels; {} for none)`)
-    .action(run(async (ctx, [username], o) => ({
-      record: view(await changeServiceAccount(ctx, username!, {
-        displayName: o.name as string | undefined,
-        groups: o.groups === undefined ? undefined : splitList(o.groups as string),
-        permissions: o.permissions === undefined ? undefined : splitList(o.permissions as string),
-        attributes: o.attributes === undefined ? undefined : parseAttributes(o.attributes as string),
-      })),
-    })));
+  withSettingOptions(leaf(sa, 'update <username>', 'change the given fields; --groups and --permissions replace the current lists'), 'update')
+    .action(run(async (ctx, [username], o) => ({ record: view(await changeServiceAccount(ctx, username!, settingOptions(o))) })));
   leaf(sa, 'enable <username>', 'accept its app passwords again').action(run(async (ctx, [username]) => ({ record: view(await setServiceAccountState(ctx, username!, true)) })));
   leaf(sa, 'disable <username>', 'refuse its app passwords at the token endpoint, keeping the account and its passwords').action(
     run(async (ctx, [username]) => ({ record: view(await setServiceAccountState(ctx, username!, false)) })),

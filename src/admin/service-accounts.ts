@@ -19,8 +19,9 @@ import { existingApplication } from './applications.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
 import { check, identifier, parseDuration } from './input.ts';
+import { LABEL } from './service-account-definition.ts';
 
-const label = z.string().min(1).max(256).regex(/^[^\s,]+$/, 'must not contain spaces or commas');
+const label = LABEL;
 
 export interface IssuedAppPassword {
   id: string;

@@ -2,6 +2,7 @@
 // unchanged, and with prune delete), then everything in one transaction, or nothing.
 import { applicationFields, NEW_APPLICATION_FIELDS } from '../admin/application-fields.ts';
 import { APPLICATION_SETTINGS, settingsFromSeed } from '../admin/application-definition.ts';
+import { accountSettingsFromSeed, SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
 import { deletionCut } from '../admin/application-removal.ts';
 import type { AdminContext } from '../admin/context.ts';
 import { grantTypes } from '../admin/input.ts';
@@ -244,18 +245,20 @@ function applicationChanges(spec: ApplicationSpec, app: Application, envSecret: 
 }
 
 function accountChanges(spec: ServiceAccountSpec, account: Current['accounts'] extends Map<string, infer A> ? A : never, envPassword: string | undefined, stale: boolean): string[] {
-  const fields: [string, unknown, unknown][] = [
-    ['name', spec.name ?? spec.username, account.displayName],
-    ['apps', [...new Set(spec.apps)].sort(), account.clientIds],
-    ['groups', [...new Set(spec.groups)], account.groups],
-    ['permissions', [...new Set(spec.permissions)], account.permissions],
-    ['attributes', spec.attributes, account.attributes],
-    ['enabled', spec.enabled, account.enabled],
-  ];
-  const changes = fields.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([name]) => name);
+  const wanted: ServiceAccount = { ...account, ...wantedAccount(spec) };
+  // each setting compared as a seed file states it, so every setting of the definition is covered
+  const changes = SERVICE_ACCOUNT_SETTINGS.filter((setting) => JSON.stringify(setting.toSeed(wanted)) !== JSON.stringify(setting.toSeed(account))).map((setting) => setting.key);
+  if (JSON.stringify([...new Set(spec.apps)].sort()) !== JSON.stringify(account.clientIds)) changes.push('apps');
+  if (spec.enabled !== account.enabled) changes.push('enabled');
   if (spec.app_password === 'generate' && account.activePasswords === 0) changes.push('app_password');
   if (envPassword && (!account.passwordIds.includes(parseSecret(envPassword)!.id) || stale)) changes.push('app_password');
   return changes;
+}
+
+/** A service account's settings as the file wants them, with the defaults the CLI applies. */
+function wantedAccount(spec: ServiceAccountSpec): { displayName: string; groups: string[]; permissions: string[]; attributes: Record<string, unknown> } {
+  const given = accountSettingsFromSeed(spec);
+  return { displayName: given.displayName ?? spec.username, groups: [...new Set(given.groups ?? [])], permissions: [...new Set(given.permissions ?? [])], attributes: given.attributes ?? {} };
 }
 
 function policyChanges(spec: PolicySpec, policy: PolicyRecord, expression: string): string[] {
@@ -428,7 +431,7 @@ async function applyPlan(tx: Tx, loaded: LoadedSeed, plan: PlanEntry[], current:
     const step = entry('service_account', spec.username);
     if (step.action === 'unchanged') continue;
     const password = secrets.hashes.get(`service_accounts[${i}].app_password`);
-    const wanted = { displayName: spec.name ?? spec.username, groups: [...new Set(spec.groups)], permissions: [...new Set(spec.permissions)], attributes: spec.attributes, enabled: spec.enabled };
+    const wanted = { ...wantedAccount(spec), enabled: spec.enabled };
     const clientIds = [...new Set(spec.apps)];
     let accountId: number;
     if (step.action === 'create') {

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { identifier } from '../admin/input.ts';
 import { APPLICATION_SETTINGS } from '../admin/application-definition.ts';
+import { SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
 import { POLICY_KINDS } from '../policies/expression.ts';
 
 /** A secret named by the environment variable that holds it, for environments that need known values. */
@@ -11,7 +12,6 @@ const envReference = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/
 const secretSource = z.union([z.literal('generate'), envReference]);
 const fileReference = z.object({ file: z.string().min(1) }).strict();
 
-const label = z.string().min(1).max(256).regex(/^[^\s,]+$/, 'must not contain spaces or commas');
 
 export const applicationSpec = z
   .object({
@@ -42,15 +42,26 @@ export interface ApplicationSpec {
 export const serviceAccountSpec = z
   .object({
     username: identifier,
-    name: z.string().min(1).max(256).optional().describe('the display name (default: the username)'),
     apps: z.array(identifier).min(1).describe('the applications it may get tokens for'),
-    groups: z.array(label).default([]),
-    permissions: z.array(label).default([]),
-    attributes: z.record(z.string(), z.unknown()).default({}),
+    // every setting service-account create and update know, from the one definition they are registered from
+    ...Object.fromEntries(SERVICE_ACCOUNT_SETTINGS.map((setting) => [setting.key, setting.seed])),
     enabled: z.boolean().default(true),
     app_password: secretSource.optional().describe('an app password to make sure it holds; none when absent'),
   })
   .strict();
+
+/** What a seed file's service-account entry holds once parsed. */
+export interface ServiceAccountSpec {
+  username: string;
+  apps: string[];
+  name?: string;
+  groups: string[];
+  permissions: string[];
+  attributes: Record<string, unknown>;
+  enabled: boolean;
+  app_password?: SecretSource;
+  [setting: string]: unknown;
+}
 
 export const policySpec = z
   .object({
@@ -108,11 +119,10 @@ export const seedFileSchema = z
   })
   .strict();
 
-export type ServiceAccountSpec = z.output<typeof serviceAccountSpec>;
 export type PolicySpec = z.output<typeof policySpec>;
 export type CertificateSpec = z.output<typeof certificateSpec>;
 export type JwksSourceSpec = z.output<typeof jwksSourceSpec>;
-export type SeedFile = Omit<z.output<typeof seedFileSchema>, 'applications'> & { applications: ApplicationSpec[] };
+export type SeedFile = Omit<z.output<typeof seedFileSchema>, 'applications' | 'service_accounts'> & { applications: ApplicationSpec[]; service_accounts: ServiceAccountSpec[] };
 export type SecretSource = z.output<typeof secretSource>;
 
 /** The JSON Schema editors check seed files with. */

@@ -2,6 +2,7 @@
 // secret or any private material (a secret becomes `generate`).
 import { stringify } from 'yaml';
 import { APPLICATION_SETTINGS } from '../admin/application-definition.ts';
+import { SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
 import { listApplications } from '../store/applications.ts';
 import { listPolicies } from '../store/policies.ts';
 import type { Db } from '../store/prisma.ts';
@@ -33,11 +34,8 @@ export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
     })),
     service_accounts: byName(accounts, (a) => a.username).map((account) => ({
       username: account.username,
-      name: account.displayName,
       apps: account.applicationIds.map((id) => clientIdOf.get(id)!).sort(),
-      groups: account.groups,
-      permissions: account.permissions,
-      attributes: account.attributes,
+      ...Object.fromEntries(SERVICE_ACCOUNT_SETTINGS.map((setting) => [setting.key, setting.toSeed(account)])),
       enabled: account.enabled,
       ...(holdsPassword.has(account.id) ? { app_password: 'generate' } : {}),
     })),
