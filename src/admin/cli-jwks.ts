@@ -1,43 +1,34 @@
 import type { Command } from 'commander';
 import type { Leaf, Run } from './cli.ts';
-import { accumulate, collect, readInputFile, wholeNumber } from './cli-options.ts';
+import { accumulate, collect, readInputFile } from './cli-options.ts';
+import { flagOf, JWKS_SOURCE_SETTINGS, optionNameOf } from './jwks-source-definition.ts';
 import { AdminError } from './errors.ts';
-import { splitList } from './input.ts';
 import { addJwksSource, listAllJwksSources, refreshJwksSource, removeJwksSource, type NewSourceInput } from './jwks-sources.ts';
 import { jwksSourceView } from './views.ts';
 
 /** jwks add | list | refresh | remove */
 export function registerJwksCommands(root: Command, leaf: Leaf, run: Run): void {
   const jwks = root.command('jwks').description('JWKS sources: external issuers whose JWTs are exchanged for tokens');
-  leaf(jwks, 'add <name>', 'trust an external issuer for the given applications')
+  const add = leaf(jwks, 'add <name>', 'trust an external issuer for the given applications')
     .option('--url <url>', 'the JWKS URL')
     .option('--discovery <url>', 'an OpenID discovery URL (its jwks_uri is used; its issuer is the default --issuer)')
     .option('--file <jwks>', 'a JWKS document (JSON)')
-    .requiredOption('--app <client_id>', 'bind to this application (repeatable)', collect, [])
-    .option('--issuer <iss>', 'the iss its JWTs state (required with --url and --file)')
-    .option('--audiences <list>', 'comma-separated; the JWT must name one of them (default: this issuer)', accumulate(','))
-    .option('--algorithms <list>', 'comma-separated allowed algorithms (default: RS256,ES256)', accumulate(','))
-    .option('--leeway <seconds>', 'clock leeway (default: 60)')
-    .option('--max-lifetime <seconds>', 'longest accepted exp - iat (default: 86400)')
-    .option('--replay <mode>', 'reject: each jti once; allow: reusable until exp (default)')
-    .option('--subject-prefix <prefix>', "prepended to the JWTs' sub in issued tokens")
-    .action(run(async (ctx, [name], o) => {
+    .requiredOption('--app <client_id>', 'bind to this application (repeatable)', collect, []);
+  for (const setting of JWKS_SOURCE_SETTINGS) {
+    if (setting.list) add.option(`${flagOf(setting)} ${setting.arg}`, setting.help, accumulate(setting.list));
+    else add.option(`${flagOf(setting)} ${setting.arg}`, setting.help);
+  }
+  add.action(run(async (ctx, [name], o) => {
       const given = (['url', 'discovery', 'file'] as const).filter((k) => o[k] !== undefined);
       if (given.length !== 1) throw new AdminError('give exactly one of --url, --discovery or --file');
       const location: NewSourceInput['location'] =
         o.file !== undefined ? { kind: 'document', text: readInputFile(o.file as string) } : o.url !== undefined ? { kind: 'url', url: o.url as string } : { kind: 'discovery', url: o.discovery as string };
-      const source = await addJwksSource(ctx, {
-        name: name!,
-        location,
-        clientIds: o.app as string[],
-        issuer: o.issuer as string | undefined,
-        audiences: o.audiences === undefined ? undefined : splitList(o.audiences as string),
-        algorithms: o.algorithms === undefined ? undefined : splitList(o.algorithms as string),
-        leewaySeconds: wholeNumber(o.leeway, '--leeway'),
-        maxLifetimeSeconds: wholeNumber(o.maxLifetime, '--max-lifetime'),
-        replay: o.replay as string | undefined,
-        subjectPrefix: o.subjectPrefix as string | undefined,
-      });
+      const settings: Record<string, unknown> = {};
+      for (const setting of JWKS_SOURCE_SETTINGS) {
+        const text = o[optionNameOf(setting)];
+        if (text !== undefined) settings[setting.input] = setting.fromCli(text as string);
+      }
+      const source = await addJwksSource(ctx, { ...settings, name: name!, location, clientIds: o.app as string[] });
       return { record: jwksSourceView(source) };
     }));
   leaf(jwks, 'list', 'list JWKS sources').action(run(async (ctx) => ({

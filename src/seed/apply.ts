@@ -3,6 +3,7 @@
 import { applicationFields, NEW_APPLICATION_FIELDS } from '../admin/application-fields.ts';
 import { APPLICATION_SETTINGS, settingsFromSeed } from '../admin/application-definition.ts';
 import { accountSettingsFromSeed, SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
+import { JWKS_SOURCE_SETTINGS, sourceSettingsFromSeed } from '../admin/jwks-source-definition.ts';
 import { deletionCut } from '../admin/application-removal.ts';
 import type { AdminContext } from '../admin/context.ts';
 import { grantTypes } from '../admin/input.ts';
@@ -299,17 +300,11 @@ function sourceLocation(spec: JwksSourceSpec): { kind: JwksSource['kind']; url: 
 
 function sourceChanges(spec: JwksSourceSpec, source: JwksSource, document: string | undefined): string[] {
   const location = sourceLocation(spec);
-  const fields: [string, unknown, unknown][] = [
-    ['location', location, { kind: source.kind, url: source.url }],
-    ['issuer', spec.issuer ?? source.issuer, source.issuer],
-    ['audiences', spec.audiences, source.audiences],
-    ['algorithms', [...new Set(spec.algorithms)], source.algorithms],
-    ['leeway', spec.leeway, source.leewaySeconds],
-    ['max_lifetime', spec.max_lifetime, source.maxLifetimeSeconds],
-    ['replay', spec.replay, source.replay],
-    ['subject_prefix', spec.subject_prefix ?? null, source.subjectPrefix],
-  ];
-  const changes = fields.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([name]) => name);
+  const changes = JSON.stringify(location) === JSON.stringify({ kind: source.kind, url: source.url }) ? [] : ['location'];
+  const given = sourceSettingsFromSeed(spec);
+  // each setting compared as a seed file states it; a discovery source without issuer keeps the discovered one
+  const wanted: Record<string, unknown> = { ...spec, issuer: given.issuer ?? source.issuer, algorithms: given.algorithms };
+  for (const setting of JWKS_SOURCE_SETTINGS) if (JSON.stringify(wanted[setting.key]) !== JSON.stringify(setting.toSeed(source))) changes.push(setting.key);
   if (document !== undefined && JSON.stringify(documentKeyIds(document)) !== JSON.stringify(source.keys.map((k) => JSON.stringify(k)).sort())) changes.push('keys');
   if (!sameSet(spec.apps, source.clientIds)) changes.push('apps');
   return changes;
@@ -353,13 +348,7 @@ async function prepareTrust(ctx: AdminContext, loaded: LoadedSeed, plan: PlanEnt
         await prepareJwksSource(ctx, {
           name: spec.name,
           location: location.kind === 'document' ? { kind: 'document', text: loaded.jwksDocuments.get(spec.name)! } : { kind: location.kind, url: location.url! },
-          issuer: spec.issuer,
-          audiences: spec.audiences,
-          algorithms: [...new Set(spec.algorithms)],
-          leewaySeconds: spec.leeway,
-          maxLifetimeSeconds: spec.max_lifetime,
-          replay: spec.replay,
-          subjectPrefix: spec.subject_prefix,
+          ...sourceSettingsFromSeed(spec),
         }),
       );
     } catch (error) {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { identifier } from '../admin/input.ts';
 import { APPLICATION_SETTINGS } from '../admin/application-definition.ts';
 import { SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
+import { JWKS_SOURCE_SETTINGS } from '../admin/jwks-source-definition.ts';
 import { POLICY_KINDS } from '../policies/expression.ts';
 
 /** A secret named by the environment variable that holds it, for environments that need known values. */
@@ -98,13 +99,8 @@ export const jwksSourceSpec = z
     discovery: httpsUrl.optional().describe('an OpenID discovery URL'),
     file: z.string().min(1).optional().describe('a JWKS document, relative to the seed file'),
     jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional().describe('a JWKS document inline'),
-    issuer: printable.optional().describe('required except with discovery'),
-    audiences: z.array(printable).default([]),
-    algorithms: z.array(z.string()).min(1).default(['RS256', 'ES256']),
-    leeway: z.number().int().min(0).max(300).default(60),
-    max_lifetime: z.number().int().min(60).max(30 * 86_400).default(86_400),
-    replay: z.enum(['reject', 'allow']).default('allow'),
-    subject_prefix: prefix.optional(),
+    // every setting `jwks add` knows, from the one definition its options are registered from
+    ...Object.fromEntries(JWKS_SOURCE_SETTINGS.map((setting) => [setting.key, setting.seed])),
   })
   .strict()
   .refine((s) => [s.url, s.discovery, s.file, s.jwks].filter((v) => v !== undefined).length === 1, { message: 'give exactly one of url, discovery, file and jwks', path: ['url'] });
@@ -121,8 +117,28 @@ export const seedFileSchema = z
 
 export type PolicySpec = z.output<typeof policySpec>;
 export type CertificateSpec = z.output<typeof certificateSpec>;
-export type JwksSourceSpec = z.output<typeof jwksSourceSpec>;
-export type SeedFile = Omit<z.output<typeof seedFileSchema>, 'applications' | 'service_accounts'> & { applications: ApplicationSpec[]; service_accounts: ServiceAccountSpec[] };
+/** What a seed file's JWKS source entry holds once parsed. */
+export interface JwksSourceSpec {
+  name: string;
+  apps: string[];
+  url?: string;
+  discovery?: string;
+  file?: string;
+  jwks?: { keys: Record<string, unknown>[] };
+  issuer?: string;
+  audiences: string[];
+  algorithms: string[];
+  leeway: number;
+  max_lifetime: number;
+  replay: 'reject' | 'allow';
+  subject_prefix?: string;
+  [setting: string]: unknown;
+}
+export type SeedFile = Omit<z.output<typeof seedFileSchema>, 'applications' | 'service_accounts' | 'jwks_sources'> & {
+  applications: ApplicationSpec[];
+  service_accounts: ServiceAccountSpec[];
+  jwks_sources: JwksSourceSpec[];
+};
 export type SecretSource = z.output<typeof secretSource>;
 
 /** The JSON Schema editors check seed files with. */

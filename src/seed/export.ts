@@ -3,6 +3,7 @@
 import { stringify } from 'yaml';
 import { APPLICATION_SETTINGS } from '../admin/application-definition.ts';
 import { SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
+import { JWKS_SOURCE_SETTINGS } from '../admin/jwks-source-definition.ts';
 import { listApplications } from '../store/applications.ts';
 import { listPolicies } from '../store/policies.ts';
 import type { Db } from '../store/prisma.ts';
@@ -50,13 +51,7 @@ export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
       name: source.name,
       apps: [...source.clientIds].sort(),
       ...(source.kind === 'url' ? { url: source.url } : source.kind === 'discovery' ? { discovery: source.url } : { jwks: { keys: source.keys } }),
-      issuer: source.issuer,
-      audiences: source.audiences,
-      algorithms: source.algorithms,
-      leeway: source.leewaySeconds,
-      max_lifetime: source.maxLifetimeSeconds,
-      replay: source.replay,
-      ...(source.subjectPrefix !== null ? { subject_prefix: source.subjectPrefix } : {}),
+      ...Object.fromEntries(JWKS_SOURCE_SETTINGS.map((setting) => [setting.key, setting.toSeed(source)]).filter(([, value]) => value !== undefined)),
     })),
     // in evaluation order (a later claims policy overrides an earlier one): applying binds them in file order
     policies: byName(policies, (p) => p.name).sort((a, b) => firstPosition(a) - firstPosition(b)).map((policy) => ({
