@@ -4,6 +4,7 @@ import { applicationFields, NEW_APPLICATION_FIELDS } from '../admin/application-
 import { APPLICATION_SETTINGS, settingsFromSeed } from '../admin/application-definition.ts';
 import { accountSettingsFromSeed, SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
 import { JWKS_SOURCE_SETTINGS, sourceSettingsFromSeed } from '../admin/jwks-source-definition.ts';
+import { CERTIFICATE_SETTINGS, certificateSettingsFromSeed } from '../admin/certificate-definition.ts';
 import { deletionCut } from '../admin/application-removal.ts';
 import type { AdminContext } from '../admin/context.ts';
 import { grantTypes } from '../admin/input.ts';
@@ -278,8 +279,7 @@ const sameSet = (a: string[], b: string[]) => JSON.stringify([...new Set(a)].sor
 function certificateChanges(spec: CertificateSpec, cert: VerificationCertificate, pem: string): string[] {
   const changes: string[] = [];
   if (fingerprintOf(pem) !== cert.fingerprint) changes.push('key');
-  if ((spec.issuer ?? null) !== cert.issuer) changes.push('issuer');
-  if ((spec.subject_prefix ?? null) !== cert.subjectPrefix) changes.push('subject_prefix');
+  for (const setting of CERTIFICATE_SETTINGS) if (JSON.stringify(spec[setting.key]) !== JSON.stringify(setting.toSeed(cert))) changes.push(setting.key);
   if (!sameSet(spec.apps, cert.clientIds)) changes.push('apps');
   return changes;
 }
@@ -333,7 +333,7 @@ async function prepareTrust(ctx: AdminContext, loaded: LoadedSeed, plan: PlanEnt
     if (!replaced('certificate', spec.name)) continue;
     try {
       // an expired certificate is stored as it is (an export carries it, and it verifies nothing): restoring gives back the same state
-      trust.certificates.set(spec.name, prepareCertificate(ctx.config, { name: spec.name, pem: loaded.pems.get(spec.name)!, issuer: spec.issuer, subjectPrefix: spec.subject_prefix }, { allowExpired: true }));
+      trust.certificates.set(spec.name, prepareCertificate(ctx.config, { ...certificateSettingsFromSeed(spec), name: spec.name, pem: loaded.pems.get(spec.name)! }, { allowExpired: true }));
     } catch (error) {
       if (!(error instanceof AdminError)) throw error;
       problems.push(`certificates[${i}]: ${error.message}`);

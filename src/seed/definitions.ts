@@ -5,6 +5,7 @@ import { identifier } from '../admin/input.ts';
 import { APPLICATION_SETTINGS } from '../admin/application-definition.ts';
 import { SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
 import { JWKS_SOURCE_SETTINGS } from '../admin/jwks-source-definition.ts';
+import { CERTIFICATE_SETTINGS } from '../admin/certificate-definition.ts';
 import { POLICY_KINDS } from '../policies/expression.ts';
 
 /** A secret named by the environment variable that holds it, for environments that need known values. */
@@ -75,8 +76,6 @@ export const policySpec = z
   })
   .strict();
 
-const printable = z.string().regex(/^[\x21-\x7e]{1,512}$/, 'must be 1-512 printable characters without spaces');
-const prefix = z.string().regex(/^[\x21-\x7e]{1,64}$/, 'must be 1-64 printable characters without spaces');
 const httpsUrl = z.url({ protocol: /^https?$/ });
 
 export const certificateSpec = z
@@ -85,8 +84,8 @@ export const certificateSpec = z
     apps: z.array(identifier),
     file: z.string().min(1).optional().describe('a PEM file, relative to the seed file'),
     pem: z.string().min(1).optional().describe('the PEM itself: an X.509 certificate or an SPKI public key'),
-    issuer: printable.optional().describe('set: it verifies federated assertions with this iss'),
-    subject_prefix: prefix.optional(),
+    // every setting `cert add` knows, from the one definition its options are registered from
+    ...Object.fromEntries(CERTIFICATE_SETTINGS.map((setting) => [setting.key, setting.seed])),
   })
   .strict()
   .refine((c) => (c.file === undefined) !== (c.pem === undefined), { message: 'give exactly one of file and pem', path: ['pem'] });
@@ -116,7 +115,16 @@ export const seedFileSchema = z
   .strict();
 
 export type PolicySpec = z.output<typeof policySpec>;
-export type CertificateSpec = z.output<typeof certificateSpec>;
+/** What a seed file's certificate entry holds once parsed. */
+export interface CertificateSpec {
+  name: string;
+  apps: string[];
+  file?: string;
+  pem?: string;
+  issuer?: string;
+  subject_prefix?: string;
+  [setting: string]: unknown;
+}
 /** What a seed file's JWKS source entry holds once parsed. */
 export interface JwksSourceSpec {
   name: string;
@@ -134,10 +142,11 @@ export interface JwksSourceSpec {
   subject_prefix?: string;
   [setting: string]: unknown;
 }
-export type SeedFile = Omit<z.output<typeof seedFileSchema>, 'applications' | 'service_accounts' | 'jwks_sources'> & {
+export type SeedFile = Omit<z.output<typeof seedFileSchema>, 'applications' | 'service_accounts' | 'jwks_sources' | 'certificates'> & {
   applications: ApplicationSpec[];
   service_accounts: ServiceAccountSpec[];
   jwks_sources: JwksSourceSpec[];
+  certificates: CertificateSpec[];
 };
 export type SecretSource = z.output<typeof secretSource>;
 

@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { APPLICATION_SETTINGS } from '../admin/application-definition.ts';
 import { SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
 import { JWKS_SOURCE_SETTINGS } from '../admin/jwks-source-definition.ts';
+import { CERTIFICATE_SETTINGS } from '../admin/certificate-definition.ts';
 import { listApplications } from '../store/applications.ts';
 import { listPolicies } from '../store/policies.ts';
 import type { Db } from '../store/prisma.ts';
@@ -44,8 +45,7 @@ export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
       name: cert.name,
       apps: [...cert.clientIds].sort(),
       pem: cert.pem,
-      ...(cert.issuer !== null ? { issuer: cert.issuer } : {}),
-      ...(cert.subjectPrefix !== null ? { subject_prefix: cert.subjectPrefix } : {}),
+      ...Object.fromEntries(CERTIFICATE_SETTINGS.map((setting) => [setting.key, setting.toSeed(cert)]).filter(([, value]) => value !== undefined)),
     })),
     jwks_sources: byName(sources, (j) => j.name).map((source) => ({
       name: source.name,

@@ -7,6 +7,7 @@ import { applicationFields, NEW_APPLICATION_FIELDS } from '../admin/application-
 import { settingsFromSeed } from '../admin/application-definition.ts';
 import { AdminError } from '../admin/errors.ts';
 import { prepareCertificate } from '../admin/certificates.ts';
+import { certificateSettingsFromSeed } from '../admin/certificate-definition.ts';
 import { checkAlgorithms, documentKeys } from '../admin/jwks-sources.ts';
 import { parseAttributes } from '../admin/service-account-attributes.ts';
 import type { Config } from '../config.ts';
@@ -119,7 +120,7 @@ export function checkSeed(document: unknown, base: string, config: Config, env: 
     if (pem === undefined) return;
     try {
       // an expired certificate verifies nothing, and a restored export may carry one
-      prepareCertificate(config, { name: cert.name, pem, issuer: cert.issuer, subjectPrefix: cert.subject_prefix }, { allowExpired: true });
+      prepareCertificate(config, { ...certificateSettingsFromSeed(cert), name: cert.name, pem }, { allowExpired: true });
       pems.set(cert.name, pem);
     } catch (error) {
       if (!(error instanceof AdminError)) throw error;
