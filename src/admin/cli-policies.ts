@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Leaf, Run } from './cli.ts';
 import { accumulate, collect, readInputFile } from './cli-options.ts';
+import { POLICY_SETTINGS } from './policy-definition.ts';
 import { AdminError } from './errors.ts';
 import { splitList } from './input.ts';
 import { addPolicy, changePolicy, listAllPolicies, removePolicy, requirePolicy, testPolicy } from './policies.ts';
@@ -9,12 +10,15 @@ import { policyView } from './views.ts';
 /** policy add | list | show | update | remove | test */
 export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): void {
   const policy = root.command('policy').description('CEL policies: who gets a token, and what it says');
-  leaf(policy, 'add <name>', 'add a policy, checked now, for the given applications')
-    .requiredOption('--expression <cel>', 'the CEL expression')
-    .requiredOption('--app <client_id>', 'bind to this application (repeatable; evaluated after its other policies)', collect, [])
-    .option('--kind <kind>', 'allow (returns a bool) or claims (returns a map for the token)', 'allow')
-    .option('--description <text>', 'what it is for')
-    .action(run(async (ctx, [name], o) => ({
+  const add = leaf(policy, 'add <name>', 'add a policy, checked now, for the given applications');
+  for (const setting of POLICY_SETTINGS) {
+    const flag = `--${setting.key} ${setting.arg}`;
+    if (setting.required) add.requiredOption(flag, setting.help.add);
+    else if (setting.cliDefault !== undefined) add.option(flag, setting.help.add, setting.cliDefault);
+    else add.option(flag, setting.help.add);
+    if (setting.key === 'expression') add.requiredOption('--app <client_id>', 'bind to this application (repeatable; evaluated after its other policies)', collect, []);
+  }
+  add.action(run(async (ctx, [name], o) => ({
       record: policyView(await addPolicy(ctx, {
         name: name!,
         clientIds: o.app as string[],
@@ -28,9 +32,9 @@ export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): voi
     columns: ['name', 'kind', 'enabled', 'applications', 'expression'],
   })));
   leaf(policy, 'show <name>', 'show one policy').action(run(async (ctx, [name]) => ({ record: policyView(await requirePolicy(ctx, name!)) })));
-  leaf(policy, 'update <name>', 'change a policy; a new expression is checked first')
-    .option('--expression <cel>', 'a new expression')
-    .option('--description <text>', 'a new description')
+  const update = leaf(policy, 'update <name>', 'change a policy; a new expression is checked first');
+  for (const setting of POLICY_SETTINGS) if (setting.help.update !== undefined) update.option(`--${setting.key} ${setting.arg}`, setting.help.update);
+  update
     .option('--enable', 'evaluate it again')
     .option('--disable', 'stop evaluating it, keeping it and its bindings')
     .option('--app <client_id>', 'also bind to this application (repeatable)', collect, [])

@@ -5,6 +5,7 @@ import { APPLICATION_SETTINGS, settingsFromSeed } from '../admin/application-def
 import { accountSettingsFromSeed, SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
 import { JWKS_SOURCE_SETTINGS, sourceSettingsFromSeed } from '../admin/jwks-source-definition.ts';
 import { CERTIFICATE_SETTINGS, certificateSettingsFromSeed } from '../admin/certificate-definition.ts';
+import { POLICY_SETTINGS } from '../admin/policy-definition.ts';
 import { deletionCut } from '../admin/application-removal.ts';
 import type { AdminContext } from '../admin/context.ts';
 import { grantTypes } from '../admin/input.ts';
@@ -264,14 +265,12 @@ function wantedAccount(spec: ServiceAccountSpec): { displayName: string; groups:
 }
 
 function policyChanges(spec: PolicySpec, policy: PolicyRecord, expression: string): string[] {
-  const fields: [string, unknown, unknown][] = [
-    ['kind', spec.kind, policy.kind],
-    ['expression', expression, policy.expression],
-    ['description', spec.description, policy.description],
-    ['enabled', spec.enabled, policy.enabled],
-    ['apps', [...new Set(spec.apps)].sort(), policy.bindings.map((b) => b.clientId).sort()],
-  ];
-  return fields.filter(([, a, b]) => JSON.stringify(a) !== JSON.stringify(b)).map(([name]) => name);
+  // each setting compared as a seed file states it (an expression from a file, as its text)
+  const wanted: Record<string, unknown> = { ...spec, expression };
+  const changes = POLICY_SETTINGS.filter((setting) => JSON.stringify(wanted[setting.key]) !== JSON.stringify(setting.toSeed(policy))).map((setting) => setting.key as string);
+  if (spec.enabled !== policy.enabled) changes.push('enabled');
+  if (!sameSet(spec.apps, policy.bindings.map((b) => b.clientId))) changes.push('apps');
+  return changes;
 }
 
 const sameSet = (a: string[], b: string[]) => JSON.stringify([...new Set(a)].sort()) === JSON.stringify([...b].sort());

@@ -6,13 +6,12 @@ import { APPLICATION_SETTINGS } from '../admin/application-definition.ts';
 import { SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
 import { JWKS_SOURCE_SETTINGS } from '../admin/jwks-source-definition.ts';
 import { CERTIFICATE_SETTINGS } from '../admin/certificate-definition.ts';
-import { POLICY_KINDS } from '../policies/expression.ts';
+import { POLICY_SETTINGS } from '../admin/policy-definition.ts';
 
 /** A secret named by the environment variable that holds it, for environments that need known values. */
 const envReference = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name') }).strict();
 /** `generate`: made on the first apply and printed once; or `{env: NAME}`. */
 const secretSource = z.union([z.literal('generate'), envReference]);
-const fileReference = z.object({ file: z.string().min(1) }).strict();
 
 
 export const applicationSpec = z
@@ -69,12 +68,22 @@ export const policySpec = z
   .object({
     name: identifier,
     apps: z.array(identifier).describe('in evaluation order: policies bind in the order of the file'),
-    kind: z.enum(POLICY_KINDS).default('allow'),
-    expression: z.union([z.string().min(1), fileReference]).describe('CEL, inline or {file: path relative to the seed file}'),
-    description: z.string().default(''),
+    // every setting `policy add` knows, from the one definition its options are registered from
+    ...Object.fromEntries(POLICY_SETTINGS.map((setting) => [setting.key, setting.seed])),
     enabled: z.boolean().default(true),
   })
   .strict();
+
+/** What a seed file's policy entry holds once parsed. */
+export interface PolicySpec {
+  name: string;
+  apps: string[];
+  expression: string | { file: string };
+  kind: 'allow' | 'claims';
+  description: string;
+  enabled: boolean;
+  [setting: string]: unknown;
+}
 
 const httpsUrl = z.url({ protocol: /^https?$/ });
 
@@ -114,7 +123,6 @@ export const seedFileSchema = z
   })
   .strict();
 
-export type PolicySpec = z.output<typeof policySpec>;
 /** What a seed file's certificate entry holds once parsed. */
 export interface CertificateSpec {
   name: string;
@@ -142,11 +150,12 @@ export interface JwksSourceSpec {
   subject_prefix?: string;
   [setting: string]: unknown;
 }
-export type SeedFile = Omit<z.output<typeof seedFileSchema>, 'applications' | 'service_accounts' | 'jwks_sources' | 'certificates'> & {
+export type SeedFile = Omit<z.output<typeof seedFileSchema>, 'applications' | 'service_accounts' | 'jwks_sources' | 'certificates' | 'policies'> & {
   applications: ApplicationSpec[];
   service_accounts: ServiceAccountSpec[];
   jwks_sources: JwksSourceSpec[];
   certificates: CertificateSpec[];
+  policies: PolicySpec[];
 };
 export type SecretSource = z.output<typeof secretSource>;
 

@@ -5,6 +5,7 @@ import { APPLICATION_SETTINGS } from '../admin/application-definition.ts';
 import { SERVICE_ACCOUNT_SETTINGS } from '../admin/service-account-definition.ts';
 import { JWKS_SOURCE_SETTINGS } from '../admin/jwks-source-definition.ts';
 import { CERTIFICATE_SETTINGS } from '../admin/certificate-definition.ts';
+import { POLICY_SETTINGS } from '../admin/policy-definition.ts';
 import { listApplications } from '../store/applications.ts';
 import { listPolicies } from '../store/policies.ts';
 import type { Db } from '../store/prisma.ts';
@@ -57,9 +58,7 @@ export async function exportSeed(db: Db): Promise<Record<string, unknown>> {
     policies: byName(policies, (p) => p.name).sort((a, b) => firstPosition(a) - firstPosition(b)).map((policy) => ({
       name: policy.name,
       apps: [...policy.bindings].sort((a, b) => a.position - b.position).map((b) => b.clientId),
-      kind: policy.kind,
-      expression: policy.expression,
-      description: policy.description,
+      ...Object.fromEntries(POLICY_SETTINGS.map((setting) => [setting.key, setting.toSeed(policy)])),
       enabled: policy.enabled,
     })),
   };
