@@ -207,9 +207,12 @@ function planSeed(loaded: LoadedSeed, current: Current, prune: boolean): PlanEnt
     const existing = current.sources.get(spec.name);
     plan.push(existing ? changesTo('jwks_source', spec.name, sourceChanges(spec, existing, loaded.jwksDocuments.get(spec.name))) : { kind: 'jwks_source', name: spec.name, action: 'create' });
   });
+  const reordered = reorderedPolicies(loaded, current);
   file.policies.forEach((spec) => {
     const existing = current.policies.get(spec.name);
-    plan.push(existing ? changesTo('policy', spec.name, policyChanges(spec, existing, loaded.expressions.get(spec.name)!)) : { kind: 'policy', name: spec.name, action: 'create' });
+    const changes = existing ? policyChanges(spec, existing, loaded.expressions.get(spec.name)!) : [];
+    if (existing && reordered.has(spec.name) && !changes.includes('apps')) changes.push('order');
+    plan.push(existing ? changesTo('policy', spec.name, changes) : { kind: 'policy', name: spec.name, action: 'create' });
   });
   const named: Record<ObjectKind, Set<string>> = {
     application: new Set(file.applications.map((a) => a.client_id)),
@@ -262,6 +265,27 @@ function accountChanges(spec: ServiceAccountSpec, account: Current['accounts'] e
 function wantedAccount(spec: ServiceAccountSpec): { displayName: string; groups: string[]; permissions: string[]; attributes: Record<string, unknown> } {
   const given = accountSettingsFromSeed(spec);
   return { displayName: given.displayName ?? spec.username, groups: [...new Set(given.groups ?? [])], permissions: [...new Set(given.permissions ?? [])], attributes: given.attributes ?? {} };
+}
+
+/**
+ * Policies of the file whose place in an application's evaluation order differs from the file's
+ * order (among the file's policies bound to that application).
+ */
+function reorderedPolicies(loaded: LoadedSeed, current: Current): Set<string> {
+  const moved = new Set<string>();
+  for (const clientId of new Set(loaded.file.policies.flatMap((p) => p.apps))) {
+    const wanted = loaded.file.policies.filter((p) => p.apps.includes(clientId)).map((p) => p.name);
+    const now = [...current.policies.values()]
+      .flatMap((p) => p.bindings.filter((b) => b.clientId === clientId).map((b) => ({ name: p.name, position: b.position })))
+      .filter((b) => wanted.includes(b.name))
+      .sort((a, b) => a.position - b.position)
+      .map((b) => b.name);
+    const present = wanted.filter((name) => now.includes(name));
+    present.forEach((name, i) => {
+      if (now[i] !== name) moved.add(name);
+    });
+  }
+  return moved;
 }
 
 function policyChanges(spec: PolicySpec, policy: PolicyRecord, expression: string): string[] {
@@ -500,6 +524,19 @@ async function applyPlan(tx: Tx, loaded: LoadedSeed, plan: PlanEntry[], current:
     for (const clientId of clientIds.filter((c) => !bound.includes(c))) await bindPolicy(tx, policyId, appId(clientId));
     for (const clientId of bound.filter((c) => !clientIds.includes(c))) await unbindPolicy(tx, policyId, appId(clientId));
     await audit(step.action === 'create' ? 'policy.added' : 'policy.updated', { applications: clientIds, details: { name: spec.name, ...(step.changes ? { fields: step.changes } : {}) } });
+  }
+
+  // an application's policies are evaluated in the order of the file: positions follow it
+  for (const clientId of new Set(loaded.file.policies.flatMap((p) => p.apps))) {
+    const order = loaded.file.policies.filter((p) => p.apps.includes(clientId)).map((p) => p.name);
+    // the file's policies take the places they hold among the application's policies, in file order;
+    // a policy made by hand keeps its place
+    const bindings = (await tx.policyBinding.findMany({ where: { application: { clientId } }, include: { policy: { select: { name: true } } }, orderBy: { position: 'asc' } })).filter((b) => order.includes(b.policy.name));
+    const places = bindings.map((b) => b.position);
+    const inFileOrder = [...bindings].sort((a, b) => order.indexOf(a.policy.name) - order.indexOf(b.policy.name));
+    for (const [i, binding] of inFileOrder.entries()) {
+      if (binding.position !== places[i]) await tx.policyBinding.update({ where: { policyId_applicationId: { policyId: binding.policyId, applicationId: binding.applicationId } }, data: { position: places[i]! } });
+    }
   }
 
   // prune: policies and service accounts before the applications they are bound to

@@ -261,6 +261,37 @@ jwks_sources:
   t.truthy(exported.jwks_sources.find((s) => s.name === 'acme')!.jwks);
 });
 
+test.serial('policies are evaluated in the order of the file, and reordering them in the file is an update', async (t) => {
+  const { decodeJwt } = await import('jose');
+  const policies = (first: string, second: string) => `
+applications:
+  - client_id: tiered
+    client_secret: generate
+    audiences: [https://orders.example]
+policies:
+  - name: ${first}
+    apps: [tiered]
+    kind: claims
+    expression: '{"tier": "${first.replace('tier-', '')}"}'
+  - name: ${second}
+    apps: [tiered]
+    kind: claims
+    expression: '{"tier": "${second.replace('tier-', '')}"}'
+`;
+  const created = await seed(file(policies('tier-gold', 'tier-silver')));
+  const secret = created.secrets.tiered!;
+  const tier = async () => {
+    const response = await untilPropagated(() => instance.token({ grant_type: 'client_credentials' }, { authorization: basic('tiered', secret) }), (r) => r.status === 200);
+    return decodeJwt(((await response.json()) as { access_token: string }).access_token).tier;
+  };
+  // a later claims policy overrides an earlier one
+  t.is(await tier(), 'silver');
+  const reordered = await seed(file(policies('tier-silver', 'tier-gold')));
+  t.true(reordered.plan.some((e) => e.kind === 'policy' && e.action === 'update' && e.changes?.includes('order')));
+  t.is(await untilPropagated(tier, (value) => value === 'gold'), 'gold');
+  t.true((await seed(file(policies('tier-silver', 'tier-gold')))).plan.every((e) => e.action === 'unchanged'));
+});
+
 test.serial('export, apply to an empty database, export again: the two exports are identical', async (t) => {
   const first = await instance.admin('export');
   t.is(first.code, 0);
