@@ -7,6 +7,7 @@ import { CLIENT_AUTH_METHODS, type Application } from '../store/types.ts';
 import type { ApplicationFieldInput } from './application-fields.ts';
 import { AdminError } from './errors.ts';
 import { GRANT_TYPE_NAMES, scopeToken, splitList } from './input.ts';
+import { inputFromSeed } from './setting-definition.ts';
 
 export interface ApplicationSetting {
   /** the seed file's key (snake_case); the CLI flag is its kebab-case */
@@ -124,19 +125,7 @@ export const APPLICATION_SETTINGS: ApplicationSetting[] = [
   },
 ];
 
-/** The CLI flag of a setting: `default_scopes` → `--default-scopes`. */
-export function flagOf(setting: ApplicationSetting): string {
-  return `--${setting.key.replace(/_/g, '-')}`;
-}
-
-/** commander's name for a flag's value: `default_scopes` → `defaultScopes`. */
-export function optionNameOf(setting: ApplicationSetting): string {
-  return setting.key.replace(/_(.)/g, (_, c: string) => c.toUpperCase());
-}
-
 /** The settings a seed file's application entry gives, as app create and app update take them. */
 export function settingsFromSeed(entry: Record<string, unknown>): ApplicationFieldInput {
-  const input: ApplicationFieldInput = {};
-  for (const setting of APPLICATION_SETTINGS) (input as Record<string, unknown>)[setting.input] = entry[setting.key];
-  return input;
+  return inputFromSeed(APPLICATION_SETTINGS, entry);
 }

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { VerificationCertificate } from '../store/types.ts';
 import type { CertificateInput } from './certificates.ts';
+import { inputFromSeed } from './setting-definition.ts';
 
 export interface CertificateSetting {
   key: string;
@@ -33,12 +34,7 @@ export const CERTIFICATE_SETTINGS: CertificateSetting[] = [
   },
 ];
 
-export const flagOf = (setting: CertificateSetting) => `--${setting.key.replace(/_/g, '-')}`;
-export const optionNameOf = (setting: CertificateSetting) => setting.key.replace(/_(.)/g, (_, c: string) => c.toUpperCase());
-
 /** The settings a seed file's certificate gives, as `cert add` takes them. */
 export function certificateSettingsFromSeed(entry: Record<string, unknown>): Pick<CertificateInput, 'issuer' | 'subjectPrefix'> {
-  const input: Record<string, unknown> = {};
-  for (const setting of CERTIFICATE_SETTINGS) input[setting.input] = entry[setting.key];
-  return input as Pick<CertificateInput, 'issuer' | 'subjectPrefix'>;
+  return inputFromSeed(CERTIFICATE_SETTINGS, entry);
 }

@@ -1,7 +1,7 @@
 import { adminTransaction, recordAdminChange } from '../store/admin-change.ts';
 import { findApplication } from '../store/applications.ts';
 import type { Tx } from '../store/prisma.ts';
-import { bindCertificate, deleteCertificate, findCertificate, findCertificateByFingerprint, insertCertificate, listCertificates, unbindCertificate } from '../store/trust.ts';
+import { bindCertificate, deleteCertificate, findCertificate, findCertificateByFingerprint, insertCertificate, listCertificates, unbindCertificate, type NewCertificate } from '../store/trust.ts';
 import type { VerificationCertificate } from '../store/types.ts';
 import { CertificateError, parseVerificationPem } from '../trust/certificates.ts';
 import { applicationIdsOf, existingApplication } from './applications.ts';
@@ -11,16 +11,7 @@ import { AdminError } from './errors.ts';
 import { check, identifier, issuerName, subjectPrefix } from './input.ts';
 
 /** A certificate checked and parsed, ready to be written (by `cert add` or a seed file). */
-export interface PreparedCertificate {
-  name: string;
-  pem: string;
-  fingerprint: string;
-  jwk: Record<string, unknown>;
-  notBefore: Date | null;
-  expiresAt: Date | null;
-  issuer: string | null;
-  subjectPrefix: string | null;
-}
+export type PreparedCertificate = NewCertificate;
 
 export interface CertificateInput {
   name: string;

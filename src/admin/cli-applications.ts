@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { ApplicationFieldInput } from './application-fields.ts';
-import { APPLICATION_SETTINGS, flagOf, optionNameOf } from './application-definition.ts';
+import { APPLICATION_SETTINGS } from './application-definition.ts';
+import { flagOf, optionNameOf } from './setting-definition.ts';
 import { removeApplication } from './application-removal.ts';
 import { changeApplication, createApplication, listAllApplications, requireApplication, rotateApplicationSecret, setApplicationState } from './applications.ts';
 import type { Leaf, Run } from './cli.ts';

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { addCertificate, bindCertificateTo, listAllCertificates, removeCertificate, unbindCertificateFrom } from './certificates.ts';
 import type { Leaf, Run } from './cli.ts';
 import { collect, readInputFile } from './cli-options.ts';
-import { CERTIFICATE_SETTINGS, flagOf, optionNameOf } from './certificate-definition.ts';
+import { CERTIFICATE_SETTINGS } from './certificate-definition.ts';
+import { flagOf, optionNameOf } from './setting-definition.ts';
 import { certificateView } from './views.ts';
 
 /** cert add | list | bind | unbind | remove */

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import type { Leaf, Run } from './cli.ts';
 import { accumulate, collect, readInputFile } from './cli-options.ts';
-import { flagOf, JWKS_SOURCE_SETTINGS, optionNameOf } from './jwks-source-definition.ts';
+import { JWKS_SOURCE_SETTINGS } from './jwks-source-definition.ts';
+import { flagOf, optionNameOf } from './setting-definition.ts';
 import { AdminError } from './errors.ts';
 import { addJwksSource, listAllJwksSources, refreshJwksSource, removeJwksSource, type NewSourceInput } from './jwks-sources.ts';
 import { jwksSourceView } from './views.ts';

@@ -32,7 +32,8 @@ export function registerSeedCommands(root: Command, leaf: Leaf, run: Run): void 
     .action(run(async (ctx, _args, o) => {
       const format = o.format as string;
       if (format !== 'yaml' && format !== 'json') throw new AdminError('--format must be yaml or json');
-      return { raw: await exportSeed(ctx.db), text: formatSeed(await exportSeed(ctx.db), format).trimEnd(), textOnly: true };
+      const document = await exportSeed(ctx.db);
+      return { raw: document, text: formatSeed(document, format).trimEnd(), textOnly: true };
     }));
 }
 

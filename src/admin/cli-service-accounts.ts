@@ -3,7 +3,8 @@ import { createAppPassword, listPasswordsOf, revokePassword } from './app-passwo
 import type { Leaf, Run } from './cli.ts';
 import { accumulate } from './cli-options.ts';
 import { SHOWN_ONCE } from './output.ts';
-import { flagOf, SERVICE_ACCOUNT_SETTINGS } from './service-account-definition.ts';
+import { SERVICE_ACCOUNT_SETTINGS } from './service-account-definition.ts';
+import { flagOf, optionNameOf } from './setting-definition.ts';
 import {
   boundServiceAccount,
   changeServiceAccount,
@@ -35,7 +36,7 @@ function withSettingOptions(command: Command, which: 'create' | 'update'): Comma
 function settingOptions(o: Record<string, unknown>): ServiceAccountUpdate {
   const input: ServiceAccountUpdate = {};
   for (const setting of SERVICE_ACCOUNT_SETTINGS) {
-    const text = o[setting.key.replace(/_(.)/g, (_, c: string) => c.toUpperCase())];
+    const text = o[optionNameOf(setting)];
     if (text !== undefined) (input as Record<string, unknown>)[setting.input] = setting.fromCli(text as string);
   }
   return input;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { JwksSource } from '../store/types.ts';
 import { wholeNumber } from './cli-options.ts';
 import { splitList } from './input.ts';
+import { inputFromSeed } from './setting-definition.ts';
 import type { NewSourceInput } from './jwks-sources.ts';
 
 type SettingInput = Omit<NewSourceInput, 'name' | 'location' | 'clientIds'>;
@@ -93,18 +94,9 @@ export const JWKS_SOURCE_SETTINGS: JwksSourceSetting[] = [
   },
 ];
 
-export function flagOf(setting: JwksSourceSetting): string {
-  return `--${setting.key.replace(/_/g, '-')}`;
-}
-
-export function optionNameOf(setting: JwksSourceSetting): string {
-  return setting.key.replace(/_(.)/g, (_, c: string) => c.toUpperCase());
-}
-
 /** The settings a seed file's JWKS source gives, as `jwks add` takes them (repeated algorithms once). */
 export function sourceSettingsFromSeed(entry: Record<string, unknown>): SettingInput {
-  const input: SettingInput = {};
-  for (const setting of JWKS_SOURCE_SETTINGS) (input as Record<string, unknown>)[setting.input] = entry[setting.key];
+  const input = inputFromSeed<SettingInput>(JWKS_SOURCE_SETTINGS, entry);
   if (input.algorithms) input.algorithms = [...new Set(input.algorithms)];
   return input;
 }

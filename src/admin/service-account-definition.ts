@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import type { ServiceAccount } from '../store/types.ts';
 import { splitList } from './input.ts';
+import { inputFromSeed } from './setting-definition.ts';
 import { MAX_ATTRIBUTES_BYTES, MAX_ATTRIBUTES_DEPTH, parseAttributes } from './service-account-attributes.ts';
 import type { ServiceAccountUpdate } from './service-accounts.ts';
 
@@ -67,13 +68,7 @@ export const SERVICE_ACCOUNT_SETTINGS: ServiceAccountSetting[] = [
   },
 ];
 
-export function flagOf(setting: ServiceAccountSetting): string {
-  return `--${setting.key.replace(/_/g, '-')}`;
-}
-
 /** The settings a seed file's service-account entry gives, as service-account create and update take them. */
 export function accountSettingsFromSeed(entry: Record<string, unknown>): ServiceAccountUpdate {
-  const input: ServiceAccountUpdate = {};
-  for (const setting of SERVICE_ACCOUNT_SETTINGS) (input as Record<string, unknown>)[setting.input] = entry[setting.key];
-  return input;
+  return inputFromSeed(SERVICE_ACCOUNT_SETTINGS, entry);
 }

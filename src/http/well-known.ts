@@ -70,13 +70,12 @@ export function serverMetadata(config: Config, state: CachedState): Middleware {
   };
   return async (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=60');
-    const document = fixed;
     if (!config.publishScopes) {
-      ctx.body = document;
+      ctx.body = fixed;
       return;
     }
     // published only on request: scope names can tell an anonymous caller what the APIs behind are
     const scopes = [...new Set((await state.applications()).filter((app) => app.enabled).flatMap((app) => app.scopes))].sort();
-    ctx.body = scopes.length > 0 ? { ...document, scopes_supported: scopes } : document;
+    ctx.body = scopes.length > 0 ? { ...fixed, scopes_supported: scopes } : fixed;
   };
 }

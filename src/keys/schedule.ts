@@ -1,6 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { createPrisma } from '../store/prisma.ts';
+import { runPeriodically, type PeriodicJob } from '../store/periodic-job.ts';
 import { advanceKeyLifecycle, keySettings } from './lifecycle.ts';
 
 /** How often the schedule looks at the keys (a promotion happens at most this late): every 15 s, more often with a short KEY_PUBLISH_AHEAD. */
@@ -12,27 +12,9 @@ function interval(config: Config): number {
  * Runs the signing-key schedule in one process (the primary): at start and then regularly it removes
  * expired retired keys, promotes a due next key and creates the next key ahead of a rotation.
  */
-export function scheduleKeyLifecycle(config: Config, log: Logger, kek: Buffer, clock: () => Date = () => new Date(), everyMs = interval(config)): { stop(): Promise<void> } {
-  const db = createPrisma(config.databaseFile);
+export function scheduleKeyLifecycle(config: Config, log: Logger, kek: Buffer, clock: () => Date = () => new Date(), everyMs = interval(config)): PeriodicJob {
   const settings = keySettings(config);
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = running.then(async () => {
-      try {
-        for (const change of await advanceKeyLifecycle(db, kek, settings, clock())) log.info({ kid: change.kid }, change.action);
-      } catch (error) {
-        log.error({ err: error }, 'the signing-key schedule failed; it runs again shortly');
-      }
-    });
-  };
-  tick();
-  const timer = setInterval(tick, everyMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-      await db.$disconnect();
-    },
-  };
+  return runPeriodically(config.databaseFile, everyMs, log, 'the signing-key schedule failed; it runs again shortly', async (db) => {
+    for (const change of await advanceKeyLifecycle(db, kek, settings, clock())) log.info({ kid: change.kid }, change.action);
+  });
 }

@@ -3,7 +3,8 @@ import type { Logger } from '../logger.ts';
 import { purgeAuditEventBatch } from './audit.ts';
 import { purgeUsedAssertionBatch } from './replay.ts';
 import { purgeRevocationBatch } from './revocations.ts';
-import { createPrisma, type Db } from './prisma.ts';
+import type { Db } from './prisma.ts';
+import { runPeriodically, type PeriodicJob } from './periodic-job.ts';
 
 const HOUR_MS = 3_600_000;
 
@@ -22,29 +23,11 @@ const DEFAULTS: PurgeOptions = { batchSize: 2000, pauseMs: 50 };
  * between them, so that however much has piled up, no statement holds the write lock (or the
  * primary's event loop, which hands out every new connection) for more than a few milliseconds.
  */
-export function scheduleHousekeeping(config: Config, log: Logger): { stop(): Promise<void> } {
-  const db = createPrisma(config.databaseFile);
-  let running: Promise<void> = Promise.resolve();
-  const purge = () => {
-    running = running.then(async () => {
-      try {
-        const removed = await purgeExpired(db, config.auditRetentionDays, new Date());
-        if (removed.auditEvents > 0) log.info({ removed: removed.auditEvents }, 'purged expired audit events');
-      } catch (error) {
-        log.error({ err: error }, 'housekeeping failed; it runs again within the hour');
-      }
-    });
-  };
-  purge();
-  const timer = setInterval(purge, HOUR_MS);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-      await db.$disconnect();
-    },
-  };
+export function scheduleHousekeeping(config: Config, log: Logger): PeriodicJob {
+  return runPeriodically(config.databaseFile, HOUR_MS, log, 'housekeeping failed; it runs again within the hour', async (db) => {
+    const removed = await purgeExpired(db, config.auditRetentionDays, new Date());
+    if (removed.auditEvents > 0) log.info({ removed: removed.auditEvents }, 'purged expired audit events');
+  });
 }
 
 export async function purgeExpired(

@@ -7,6 +7,7 @@ import { JWKS_SOURCE_SETTINGS } from '../../src/admin/jwks-source-definition.ts'
 import { POLICY_SETTINGS } from '../../src/admin/policy-definition.ts';
 import { SERVICE_ACCOUNT_SETTINGS } from '../../src/admin/service-account-definition.ts';
 import { seedJsonSchema } from '../../src/seed/definitions.ts';
+import { flagOf } from '../../src/admin/setting-definition.ts';
 import { runAdmin, tempDir, testConfig } from '../helpers/instance.ts';
 
 const KINDS = [
@@ -26,7 +27,7 @@ for (const kind of KINDS) {
     for (const key of kind.keys) t.true(seedKeys.includes(key), `${kind.list}: seed key ${key}`);
     for (const command of kind.commands) {
       const help = await runAdmin(config, [...command, '--help']);
-      for (const key of kind.keys) t.true(help.stdout.includes(`--${key.replace(/_/g, '-')} `), `${command.join(' ')}: --${key}`);
+      for (const key of kind.keys) t.true(help.stdout.includes(`${flagOf({ key })} `), `${command.join(' ')}: --${key}`);
     }
   });
 }

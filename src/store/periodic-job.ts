@@ -1,0 +1,35 @@
+import type { Logger } from '../logger.ts';
+import { createPrisma, type Db } from './prisma.ts';
+
+export interface PeriodicJob {
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `job` now and every `everyMs` on a connection of its own, one run at a time (a slow run
+ * delays the next, never overlaps it). A failure is logged with `failure` and the job runs again
+ * at its next turn. `stop` waits for a run in progress and closes the connection.
+ */
+export function runPeriodically(databaseFile: string, everyMs: number, log: Logger, failure: string, job: (db: Db) => Promise<void>): PeriodicJob {
+  const db = createPrisma(databaseFile);
+  let running: Promise<void> = Promise.resolve();
+  const run = () => {
+    running = running.then(async () => {
+      try {
+        await job(db);
+      } catch (error) {
+        log.error({ err: error }, failure);
+      }
+    });
+  };
+  run();
+  const timer = setInterval(run, everyMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+      await db.$disconnect();
+    },
+  };
+}
