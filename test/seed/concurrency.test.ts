@@ -1,28 +1,10 @@
 // Admin writers never fail because another is writing: CLI commands and a seed apply at once,
 // against a server busy issuing tokens.
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { basic, createApp, startInstance, type Instance } from '../helpers/instance.ts';
-import { ROOT } from '../helpers/process.ts';
-
-/**
- * An admin command as its own process, as an operator runs it. (Not in this process: SQLite's
- * driver waits for a lock synchronously, so two connections of one process can hold each other up.)
- */
-function admin(instance: Instance, ...argv: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...argv], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: instance.config.databaseUrl, ISSUER_URL: instance.config.issuer, LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => resolve({ code: code ?? -1, stderr }));
-  });
-}
+import { basic, createApp, startInstance } from '../helpers/instance.ts';
+import { adminProcess } from '../helpers/admin-process.ts';
 
 test('five CLI commands and a seed apply at the same moment, beside a stream of token requests, all succeed', async (t) => {
   const instance = await startInstance();
@@ -40,12 +22,12 @@ test('five CLI commands and a seed apply at the same moment, beside a stream of 
     const apps = Array.from({ length: 50 }, (_, i) => `  - client_id: seeded-${i}\n    audiences: [https://api.example]\n`).join('');
     writeFileSync(seedFile, `applications:\n${apps}policies:\n  - name: seeded-policy\n    apps: [seeded-0, busy]\n    expression: "true"\n`);
     const runs = await Promise.all([
-      admin(instance, 'seed', seedFile),
-      admin(instance, 'app', 'create', 'side-1', '--audiences', 'https://api.example'),
-      admin(instance, 'app', 'create', 'side-2', '--secret', '--audiences', 'https://api.example'),
-      admin(instance, 'service-account', 'create', 'side-account', '--app', 'busy'),
-      admin(instance, 'app', 'update', 'busy', '--ttl', '900'),
-      admin(instance, 'token', 'revoke', '--app', 'busy', '--before', 'now'),
+      adminProcess(instance, ['seed', seedFile]),
+      adminProcess(instance, ['app', 'create', 'side-1', '--audiences', 'https://api.example']),
+      adminProcess(instance, ['app', 'create', 'side-2', '--secret', '--audiences', 'https://api.example']),
+      adminProcess(instance, ['service-account', 'create', 'side-account', '--app', 'busy']),
+      adminProcess(instance, ['app', 'update', 'busy', '--ttl', '900']),
+      adminProcess(instance, ['token', 'revoke', '--app', 'busy', '--before', 'now']),
     ]);
     stop = true;
     await load;

@@ -10,6 +10,7 @@ import { parseVerificationPem } from '../../src/trust/certificates.ts';
 import { createPrisma } from '../../src/store/prisma.ts';
 import { insertCertificate } from '../../src/store/trust.ts';
 import { basic, prepareDatabase, runAdmin, startInstance, tempDir, testConfig, untilPropagated, type Instance } from '../helpers/instance.ts';
+import { adminProcess } from '../helpers/admin-process.ts';
 import { ROOT } from '../helpers/process.ts';
 
 let instance: Instance;
@@ -228,32 +229,10 @@ test.serial('file: references cannot leave the seed file\'s directory, and a ref
   t.false(run.stderr.includes(token), run.stderr);
 });
 
-/** The CLI as its own process, as an operator runs it; killed after `limitMs`. */
-function cli(argv: string[], limitMs: number): Promise<{ code: number | null; stderr: string; killed: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...argv], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: instance.config.databaseUrl, ISSUER_URL: instance.config.issuer, LOG_LEVEL: 'silent' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    let killed = false;
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, limitMs);
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr, killed });
-    });
-  });
-}
-
 test.serial('a file: reference to an endless file (/dev/zero) or the seed file itself being one ends with one error line, not an endless read', async (t) => {
   const text = `applications:\n  - client_id: rv-zero\n    audiences: [https://a.example]\npolicies:\n  - name: rv-zero\n    apps: [rv-zero]\n    expression: {file: /dev/zero}\n`;
   for (const argv of [['seed', file(text), '--dry-run'], ['seed', '/dev/zero', '--dry-run']]) {
-    const run = await cli(argv, 8000);
+    const run = await adminProcess(instance, argv, 8000);
     t.false(run.killed, `${argv[1]}: still reading after 8 s`);
     t.is(run.code, 1);
     t.regex(run.stderr, /^error: /);

@@ -1,0 +1,33 @@
+// An admin command as its own process, as an operator runs it. (Not in the test's process: SQLite's
+// driver waits for a lock synchronously, so two connections of one process can hold each other up.)
+import { spawn } from 'node:child_process';
+import type { Instance } from './instance.ts';
+import { ROOT } from './process.ts';
+
+export interface AdminProcessRun {
+  code: number | null;
+  stderr: string;
+  /** killed after `limitMs` */
+  killed: boolean;
+}
+
+export function adminProcess(instance: Instance, argv: string[], limitMs = 120_000): Promise<AdminProcessRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...argv], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: instance.config.databaseUrl, ISSUER_URL: instance.config.issuer, LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, limitMs);
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, killed });
+    });
+  });
+}
