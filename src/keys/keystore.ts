@@ -1,7 +1,8 @@
-import { createHash, createPublicKey, type JsonWebKey, type KeyObject, webcrypto } from 'node:crypto';
-import { importPKCS8 } from 'jose';
+import { createHash, createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { SIGNING_ALGS, type SigningAlg } from '../config.ts';
 import type { SigningKeyRecord } from '../store/types.ts';
 import { decryptPrivateKey } from './encryption.ts';
+import { JwsSigner } from './sign.ts';
 
 /** A published key, as verifying one of the issuer's own tokens needs it. */
 export interface PublishedKey {
@@ -9,11 +10,8 @@ export interface PublishedKey {
   key: KeyObject;
 }
 
-export interface ActiveSigningKey {
-  kid: string;
-  alg: string;
-  key: KeyObject | webcrypto.CryptoKey;
-}
+/** The key new tokens are signed with. */
+export type ActiveSigningKey = JwsSigner;
 
 /** The issuer's keys as the hot path needs them: one decrypted signing key, a pre-serialised JWKS. */
 export class Keystore {
@@ -36,12 +34,15 @@ export class Keystore {
     const jwksBody = JSON.stringify({ keys: published.map((r) => publicJwk(r)) });
     const jwksEtag = `"${createHash('sha256').update(jwksBody).digest('base64url').slice(0, 27)}"`;
     const record = records.filter((r) => r.state === 'active').sort((a, b) => (b.activatedAt?.getTime() ?? 0) - (a.activatedAt?.getTime() ?? 0))[0];
-    const active = record
-      ? { kid: record.kid, alg: record.alg, key: await importPKCS8(decryptPrivateKey(kek, record.kid, record.privateKey), record.alg) }
-      : null;
+    const active = record ? new JwsSigner({ kid: record.kid, alg: signingAlg(record.alg), key: createPrivateKey(decryptPrivateKey(kek, record.kid, record.privateKey)) }) : null;
     const keys = new Map(published.map((r) => [r.kid, { alg: r.alg, key: createPublicKey({ key: publicJwk(r) as JsonWebKey, format: 'jwk' }) }]));
     return new Keystore(active, jwksBody, jwksEtag, keys);
   }
+}
+
+function signingAlg(alg: string): SigningAlg {
+  if (!(SIGNING_ALGS as readonly string[]).includes(alg)) throw new Error(`a signing key has the unsupported algorithm ${alg}`);
+  return alg as SigningAlg;
 }
 
 function publicJwk(record: SigningKeyRecord): Record<string, unknown> {

@@ -1,7 +1,6 @@
 // RFC 9068: JWT profile for OAuth 2.0 access tokens.
-import { randomBytes } from 'node:crypto';
-import { SignJWT } from 'jose';
 import type { ActiveSigningKey } from '../keys/keystore.ts';
+import { newTokenId } from './token-id.ts';
 
 export const PROTECTED_CLAIMS = new Set(['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'client_id', 'scope']);
 
@@ -25,21 +24,19 @@ export interface MintedToken {
 
 export async function mintAccessToken(content: AccessTokenContent, key: ActiveSigningKey, nowMs = Date.now()): Promise<MintedToken> {
   const iat = Math.floor(nowMs / 1000);
-  const jti = randomBytes(16).toString('base64url');
+  const jti = newTokenId();
   const claims: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(content.extraClaims ?? {})) if (!PROTECTED_CLAIMS.has(name)) claims[name] = value;
   claims.client_id = content.clientId;
   if (content.scopes.length > 0) claims.scope = content.scopes.join(' ');
   const exp = iat + content.ttlSeconds;
-  const token = await new SignJWT(claims)
-    .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt' })
-    .setIssuer(content.issuer)
-    .setSubject(content.subject)
-    .setAudience(content.audience.length === 1 ? content.audience[0]! : content.audience)
-    .setIssuedAt(iat)
-    .setNotBefore(iat)
-    .setExpirationTime(exp)
-    .setJti(jti)
-    .sign(key.key);
+  claims.iss = content.issuer;
+  claims.sub = content.subject;
+  claims.aud = content.audience.length === 1 ? content.audience[0]! : content.audience;
+  claims.iat = iat;
+  claims.nbf = iat;
+  claims.exp = exp;
+  claims.jti = jti;
+  const token = await key.sign('at+jwt', claims);
   return { token, jti, expiresIn: content.ttlSeconds, expiresAt: exp };
 }

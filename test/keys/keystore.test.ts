@@ -1,6 +1,6 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, SignJWT, type JSONWebKeySet } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import type { SigningAlg } from '../../src/config.ts';
 import { generateSigningKey } from '../../src/keys/generate.ts';
 import { Keystore } from '../../src/keys/keystore.ts';
@@ -86,16 +86,19 @@ for (const alg of ['RS256', 'PS256', 'ES256', 'EdDSA'] as const) {
   test(`the active ${alg} key signs a JWT that jose verifies with the published JWKS`, async (t) => {
     const store = await Keystore.load([await record(alg, 'active')], kek, NOW);
     const signer = store.active!;
-    const jwt = await new SignJWT({ sub: 'svc' }).setProtectedHeader({ alg: signer.alg, kid: signer.kid }).setIssuedAt().sign(signer.key);
-    const { payload, protectedHeader } = await jwtVerify(jwt, createLocalJWKSet(JSON.parse(store.jwksBody) as JSONWebKeySet), { algorithms: [alg] });
-    t.is(payload.sub, 'svc');
-    t.is(protectedHeader.kid, signer.kid);
+    const jwt = await signer.sign('at+jwt', { sub: 'svc', iat: 1 });
+    const { payload, protectedHeader } = await jwtVerify(jwt, createLocalJWKSet(JSON.parse(store.jwksBody) as JSONWebKeySet), { algorithms: [alg], typ: 'at+jwt' });
+    t.deepEqual(payload, { sub: 'svc', iat: 1 });
+    t.deepEqual(protectedHeader, { alg, kid: signer.kid, typ: 'at+jwt' });
+    // a second typ gets its own header; the first is not disturbed
+    t.is(decodeProtectedHeader(await signer.sign('token-introspection+jwt', {})).typ, 'token-introspection+jwt');
+    t.is(decodeProtectedHeader(await signer.sign('at+jwt', {})).typ, 'at+jwt');
   });
 }
 
 test('a token signed by the active key verifies through the full published set', async (t) => {
   const signer = keystore.active!;
-  const jwt = await new SignJWT({ sub: 'svc' }).setProtectedHeader({ alg: signer.alg, kid: signer.kid }).sign(signer.key);
+  const jwt = await signer.sign('at+jwt', { sub: 'svc' });
   t.is(decodeProtectedHeader(jwt).kid, active.kid);
   await t.notThrowsAsync(jwtVerify(jwt, createLocalJWKSet(JSON.parse(keystore.jwksBody) as JSONWebKeySet)));
 });

@@ -1,0 +1,60 @@
+// Compact JWS signing with node:crypto and KeyObjects: the token path's one hot cryptographic step.
+// jose (WebCrypto) stays for verifying what callers send; signing our own tokens this way skips
+// WebCrypto's per-call key and buffer conversions.
+import { constants, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+import type { SigningAlg } from '../config.ts';
+
+export interface SigningKey {
+  kid: string;
+  alg: SigningAlg;
+  key: KeyObject;
+}
+
+type Digest = 'sha256' | null;
+
+const DIGEST: Record<SigningAlg, Digest> = { RS256: 'sha256', PS256: 'sha256', ES256: 'sha256', EdDSA: null };
+
+function signInput(alg: SigningAlg, key: KeyObject): KeyObject | SignKeyObjectInput {
+  if (alg === 'ES256') return { key, dsaEncoding: 'ieee-p1363' };
+  if (alg === 'PS256') return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST };
+  return key;
+}
+
+/** Signs JWTs with one key; each `typ` gets its protected header serialised once. */
+export class JwsSigner {
+  private readonly headers = new Map<string, string>();
+  private readonly input: KeyObject | SignKeyObjectInput;
+
+  constructor(readonly signingKey: SigningKey) {
+    this.input = signInput(signingKey.alg, signingKey.key);
+  }
+
+  get kid(): string {
+    return this.signingKey.kid;
+  }
+
+  get alg(): SigningAlg {
+    return this.signingKey.alg;
+  }
+
+  /**
+   * A compact JWS of `claims` with the header {alg, kid, typ}. The signature is computed on libuv's
+   * thread pool: tens of microseconds for ES256, hundreds for RS256, that the event loop spends
+   * serving other requests meanwhile.
+   */
+  sign(typ: string, claims: Record<string, unknown>): Promise<string> {
+    const data = `${this.header(typ)}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+    return new Promise((resolve, reject) => {
+      sign(DIGEST[this.alg], Buffer.from(data), this.input, (error, signature) => (error ? reject(error) : resolve(`${data}.${signature.toString('base64url')}`)));
+    });
+  }
+
+  private header(typ: string): string {
+    let header = this.headers.get(typ);
+    if (header === undefined) {
+      header = Buffer.from(JSON.stringify({ alg: this.alg, kid: this.kid, typ })).toString('base64url');
+      this.headers.set(typ, header);
+    }
+    return header;
+  }
+}
