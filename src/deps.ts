@@ -8,6 +8,8 @@ import { Argon2Pool } from './secrets/argon2-engine.ts';
 import { SecretHasher } from './secrets/hasher.ts';
 import { VerifiedSecretCache } from './secrets/verified-cache.ts';
 import { SecretVerifier } from './secrets/verifier.ts';
+import { AuditSink } from './store/audit-sink.ts';
+import { BUSY_TIMEOUT_MS } from './store/sqlite-file.ts';
 import { BackgroundWriter, type WriterOptions } from './store/background-writer.ts';
 import { CachedState } from './store/cached-state.ts';
 import { DatabaseWatch } from './store/database-watch.ts';
@@ -27,6 +29,8 @@ export interface Deps {
   hasher: SecretHasher;
   verifier: SecretVerifier;
   writer: BackgroundWriter;
+  /** the writer's own connection, on its own thread */
+  auditSink: AuditSink;
   auditGuard: AuditVolumeGuard;
   throttle: FailureThrottle;
   jwksKeys: JwksKeyCache;
@@ -49,7 +53,8 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
   const limits = { maxRunning: config.argon2MaxConcurrent, maxWaiting: config.argon2MaxQueue };
   const hasher = new SecretHasher(config.argon2, limits, new Argon2Pool(config.argon2MaxConcurrent));
   const verifier = new SecretVerifier(hasher, new VerifiedSecretCache(config.verifiedSecretCacheSeconds * 1000));
-  const writer = new BackgroundWriter(db, log, options.writer, (error) => database.reportError(error));
+  const auditSink = new AuditSink({ file: config.databaseFile, busyTimeoutMs: BUSY_TIMEOUT_MS });
+  const writer = new BackgroundWriter(auditSink, log, options.writer, (error) => database.reportError(error));
   const auditGuard = new AuditVolumeGuard(writer, { deniedPerSecond: config.auditDeniedPerSecond, maxAddresses: 100 });
 
   const revocations = new RevocationList(db, log, options.pollMs);
@@ -70,6 +75,7 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
     hasher,
     verifier,
     writer,
+    auditSink,
     auditGuard,
     throttle: new FailureThrottle({ perCaller: config.authFailuresPerMinute, perAddress: config.authFailuresPerMinutePerAddress }),
     jwksKeys: new JwksKeyCache({ db, log, fetch: fetchOptions(config), cooldownMs: config.jwksRefreshCooldownMs }),

@@ -3,22 +3,6 @@ import { ADMIN_DETAILS_PREFIX } from './admin-change.ts';
 import type { Db } from './prisma.ts';
 import type { AuditEvent, StoredAuditEvent } from './types.ts';
 
-export async function insertAuditEvents(db: Db, events: AuditEvent[]): Promise<void> {
-  if (events.length === 0) return;
-  await db.auditEvent.createMany({
-    data: events.map((e) => ({
-      at: e.at,
-      action: e.action,
-      outcome: e.outcome,
-      clientId: e.clientId ?? null,
-      subject: e.subject ?? null,
-      reason: e.reason ?? null,
-      ip: e.ip ?? null,
-      details: e.details ? JSON.stringify(e.details) : null,
-    })),
-  });
-}
-
 /**
  * Events newest first. With `clientId`: the events of that application, that is those carrying its
  * client_id and the admin changes that list it among their applications (a policy, certificate or

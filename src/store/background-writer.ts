@@ -1,9 +1,13 @@
 import type { Logger } from '../logger.ts';
-import { insertAuditEvents } from './audit.ts';
-import type { Db } from './prisma.ts';
-import { touchAppPasswords } from './service-accounts.ts';
 import { describeStorageError } from './sqlite-errors.ts';
 import type { AuditEvent } from './types.ts';
+
+/** Where batches are written (the audit thread's connection: store/audit-sink.ts). */
+export interface WriteTarget {
+  insertAuditEvents(events: AuditEvent[]): Promise<void>;
+  touchAppPasswords(uses: Map<string, Date>): Promise<void>;
+  close(): Promise<void>;
+}
 
 export interface WriterOptions {
   intervalMs: number;
@@ -41,7 +45,7 @@ export class BackgroundWriter {
   private failure: { since: Date; reason: string; backoffMs: number; retryAt: number } | null = null;
 
   constructor(
-    private readonly db: Db,
+    private readonly target: WriteTarget,
     private readonly log: Logger,
     options: Partial<WriterOptions> = {},
     /** told of every failed write, e.g. to reconnect after a read-only or I/O error */
@@ -82,6 +86,7 @@ export class BackgroundWriter {
     clearInterval(this.timer);
     this.flushing = this.flushing.then(() => this.writeQueued(true));
     await this.flushing;
+    await this.target.close();
   }
 
   private async writeQueued(ignorePause: boolean): Promise<void> {
@@ -93,7 +98,7 @@ export class BackgroundWriter {
     while (this.events.length > 0) {
       const batch = this.events.splice(0, this.options.batchSize);
       try {
-        await insertAuditEvents(this.db, batch);
+        await this.target.insertAuditEvents(batch);
       } catch (error) {
         this.events.unshift(...batch);
         this.failed(error);
@@ -104,7 +109,7 @@ export class BackgroundWriter {
       const uses = this.passwordUses;
       this.passwordUses = new Map();
       try {
-        await touchAppPasswords(this.db, uses);
+        await this.target.touchAppPasswords(uses);
       } catch (error) {
         for (const [id, at] of uses) if (!this.passwordUses.has(id)) this.passwordUses.set(id, at);
         this.failed(error);

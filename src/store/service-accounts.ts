@@ -81,10 +81,6 @@ export async function revokeAppPassword(tx: Tx, id: string, at: Date): Promise<b
   return count === 1;
 }
 
-export async function touchAppPasswords(db: Db, uses: Map<string, Date>): Promise<void> {
-  for (const [id, at] of uses) await db.appPassword.updateMany({ where: { id }, data: { lastUsedAt: at } });
-}
-
 /** Like rehashApplicationSecret: the state version moves so every worker sees the new hash. */
 export async function rehashAppPassword(db: Db, id: string, hash: string): Promise<void> {
   await adminTransaction(db, (tx) => tx.appPassword.updateMany({ where: { id, revokedAt: null }, data: { hash } }));

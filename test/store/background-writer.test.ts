@@ -27,12 +27,12 @@ test('a full database: tokens keep flowing, writing backs off instead of running
   const instance = await startInstance({}, { log, deps: { writer: { minBackoffMs: 200, maxBackoffMs: 400 } } });
   try {
     const secret = await createApp(instance, 'full');
-    const { db, writer } = instance.serving.deps;
+    const { db, writer, auditSink } = instance.serving.deps;
     t.is((await instance.token({ grant_type: 'client_credentials' }, { authorization: basic('full', secret) })).status, 200);
     await writer.flush();
     const pages = (await db.$queryRawUnsafe<{ page_count: bigint }[]>('PRAGMA page_count'))[0]!.page_count;
-    // the server's own connection may not grow the file: as good as a full disk
-    await db.$executeRawUnsafe(`PRAGMA max_page_count = ${Number(pages)}`);
+    // the writer's connection may not grow the file: as good as a full disk
+    await auditSink.exec(`PRAGMA max_page_count = ${Number(pages)}`);
 
     let issued = 1;
     for (let round = 0; round < 12; round++) {
@@ -47,7 +47,7 @@ test('a full database: tokens keep flowing, writing backs off instead of running
     // one line when writing starts failing, not one per request or per attempt
     t.is(text().split('\n').filter((l) => l.includes('writing audit events')).length, 1);
 
-    await db.$executeRawUnsafe('PRAGMA max_page_count = 1073741823');
+    await auditSink.exec('PRAGMA max_page_count = 1073741823');
     const recovered = await untilPropagated(() => readiness(instance), (r) => r.status === 200, 5000);
     t.is(recovered.status, 200);
     t.regex(text(), /audit events are written again/);
@@ -63,9 +63,8 @@ test('a connection that cannot write (opened read-only) is reopened; /readyz is 
   const instance = await startInstance({}, { log, deps: { writer: { minBackoffMs: 1000, maxBackoffMs: 1000 } } });
   try {
     const secret = await createApp(instance, 'readonly');
-    const { db } = instance.serving.deps;
     // what a connection to a file it could not open for writing does: refuse every write
-    await db.$executeRawUnsafe('PRAGMA query_only = 1');
+    await instance.serving.deps.auditSink.exec('PRAGMA query_only = 1');
     for (let i = 0; i < 5; i++) t.is((await instance.token({ grant_type: 'client_credentials' }, { authorization: basic('readonly', secret) })).status, 200);
     const failing = await untilPropagated(() => readiness(instance), (r) => r.status === 503, 3000);
     t.is(failing.status, 503);
