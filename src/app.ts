@@ -15,8 +15,7 @@ export function createApp(deps: Deps): Koa {
     ctx.set('X-Content-Type-Options', 'nosniff');
     await next();
   });
-  const router = routes(deps);
-  app.use(router.routes());
+  app.use(routes(deps).middleware());
   app.use(async (ctx) => {
     ctx.status = 404;
     ctx.body = { error: 'not_found', error_description: 'no such endpoint' };

@@ -3,6 +3,7 @@ import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { buildDeps, type Deps, type DepsOptions } from './deps.ts';
 import { guardConnections } from './http/connection-guard.ts';
+import { jwksFastPath } from './http/jwks-fast-path.ts';
 import type { Logger } from './logger.ts';
 
 export interface Serving {
@@ -25,9 +26,15 @@ export async function serve(config: Config, log: Logger, kek: Buffer, options: D
   const deps = await buildDeps(config, log, kek, options);
   const app = createApp(deps);
   const { keepAliveTimeout, ...serverOptions } = CONNECTION_TIMEOUTS;
-  const server = createServer(serverOptions, app.callback());
+  const koa = app.callback();
+  const jwks = jwksFastPath(config, deps.keystore, log);
+  const server = createServer(serverOptions);
   server.keepAliveTimeout = keepAliveTimeout;
+  // the guard hears of a request before it is answered, even one answered at once
   guardConnections(server, config.maxConnections, log);
+  server.on('request', (req, res) => {
+    if (!jwks(req, res)) void koa(req, res);
+  });
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

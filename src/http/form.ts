@@ -45,7 +45,7 @@ export function parseForm(body: string): FormParams {
   return params;
 }
 
-/** The form body exactly as it arrived (koa-bodyparser keeps it), for parseForm's stricter rules. */
+/** The form body exactly as it arrived (http/form-body.ts keeps it), for parseForm's rules. */
 export function rawBody(ctx: Context): string {
   const raw = (ctx.request as { rawBody?: unknown }).rawBody;
   return typeof raw === 'string' ? raw : '';

@@ -21,8 +21,7 @@ export function requestId(ctx: Context): string {
 export function requestLog(log: Logger): Middleware {
   return async (ctx, next) => {
     const started = performance.now();
-    const incoming = ctx.get('x-request-id');
-    const id = SANE_REQUEST_ID.test(incoming) && !looksLikeSecret(incoming) ? incoming : randomUUID();
+    const id = acceptedRequestId(ctx.get('x-request-id'));
     (ctx.state as { requestId?: string }).requestId = id;
     ctx.set('X-Request-Id', id);
     try {
@@ -31,6 +30,11 @@ export function requestLog(log: Logger): Middleware {
       if (log.isLevelEnabled('info')) log.info(lineFor(ctx, id, performance.now() - started), 'request');
     }
   };
+}
+
+/** The caller's X-Request-Id when it is safe to echo and log, else a new one. */
+export function acceptedRequestId(incoming: string | string[] | undefined): string {
+  return typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming) && !looksLikeSecret(incoming) ? incoming : randomUUID();
 }
 
 function lineFor(ctx: Context, id: string, ms: number): Record<string, unknown> {

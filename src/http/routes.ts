@@ -1,9 +1,9 @@
-import Router from '@koa/router';
-import bodyParser from 'koa-bodyparser';
 import type { Middleware } from 'koa';
 import { invalidRequest } from '../errors.ts';
 import type { Deps } from '../deps.ts';
+import { formBody } from './form-body.ts';
 import { liveness, readiness } from './health.ts';
+import { RouteTable } from './route-table.ts';
 import { auditTokenRequests } from './token-audit.ts';
 import { introspectionEndpoint } from './introspection-endpoint.ts';
 import { revocationEndpoint } from './revocation-endpoint.ts';
@@ -11,23 +11,23 @@ import { MAX_FORM_BYTES, noStore, requireForm, tokenEndpoint } from './token-end
 import { auditTokenManagement } from './token-management-audit.ts';
 import { issuerPath, jwks, serverMetadata } from './well-known.ts';
 
-const formBody = bodyParser({ enableTypes: ['form'], formLimit: `${MAX_FORM_BYTES}b`, strict: true });
+const readForm = formBody(MAX_FORM_BYTES);
 
 const postOnly: Middleware = (ctx) => {
   ctx.set('Allow', 'POST');
   throw invalidRequest('use POST', 405);
 };
 
-export function routes(deps: Deps): Router {
-  const router = new Router();
+export function routes(deps: Deps): RouteTable {
+  const router = new RouteTable();
   // an issuer with a path (https://host/tm) is served both behind a proxy that strips the path and one that does not
   const path = issuerPath(deps.config);
   const at = (route: string) => (path ? [route, `${path}${route}`] : route);
-  router.post(at('/token'), noStore, auditTokenRequests(deps.auditGuard), requireForm, formBody, tokenEndpoint(deps));
+  router.post(at('/token'), noStore, auditTokenRequests(deps.auditGuard), requireForm, readForm, tokenEndpoint(deps));
   router.all(at('/token'), noStore, postOnly);
-  router.post(at('/introspect'), noStore, auditTokenManagement(deps.auditGuard, 'token.introspected'), requireForm, formBody, introspectionEndpoint(deps));
+  router.post(at('/introspect'), noStore, auditTokenManagement(deps.auditGuard, 'token.introspected'), requireForm, readForm, introspectionEndpoint(deps));
   router.all(at('/introspect'), noStore, postOnly);
-  router.post(at('/revoke'), noStore, auditTokenManagement(deps.auditGuard, 'token.revoked'), requireForm, formBody, revocationEndpoint(deps));
+  router.post(at('/revoke'), noStore, auditTokenManagement(deps.auditGuard, 'token.revoked'), requireForm, readForm, revocationEndpoint(deps));
   router.all(at('/revoke'), noStore, postOnly);
   router.get(at('/.well-known/jwks.json'), jwks(deps.config, deps.keystore));
   const metadata = serverMetadata(deps.config, deps.state);

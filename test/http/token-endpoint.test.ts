@@ -294,7 +294,7 @@ test('a malformed client_id is refused without a lookup and audited as malformed
   const res = await instance.token({ grant_type: 'client_credentials', client_id: `${huge}\n2026 forged line`, client_secret: 'guess' });
   await expectError(t, res, 401, 'invalid_client', /^client authentication failed$/);
   await instance.serving.deps.writer.flush();
-  const events = (await instance.admin('audit', 'list', '--json', '--limit', '20')).json<{ client_id: string | null; reason: string }[]>();
+  const events = (await instance.admin('audit', 'list', '--json', '--limit', '1000')).json<{ client_id: string | null; reason: string }[]>();
   const event = events.find((e) => e.reason === 'malformed client_id');
   t.is(event?.client_id, '(malformed)');
 });

@@ -25,6 +25,30 @@ test('the JWKS lists the public signing key with use and alg, cacheable with an 
   t.is(again.status, 304);
 });
 
+test('the JWKS answer is the same whichever way the request is spelt: headers, body, ETag and 304', async (t) => {
+  // a plain GET is answered before Koa; a query string, a trailing slash or HEAD go through the Koa route
+  const headerNames = (res: Response) => [...res.headers.keys()].filter((h) => h !== 'date' && h !== 'x-request-id').sort();
+  const plain = await fetch(`${instance.url}/.well-known/jwks.json`, { headers: { 'x-request-id': 'jwks-check-1' } });
+  const plainBody = await plain.text();
+  t.is(plain.headers.get('x-request-id'), 'jwks-check-1');
+  t.is(plain.headers.get('x-content-type-options'), 'nosniff');
+  for (const spelling of ['/.well-known/jwks.json?v=1', '/.well-known/jwks.json/', '/.well-known/JWKS.json']) {
+    const other = await fetch(`${instance.url}${spelling}`);
+    t.is(other.status, 200, spelling);
+    t.deepEqual(headerNames(other), headerNames(plain), spelling);
+    for (const name of ['etag', 'cache-control', 'content-type', 'content-length']) t.is(other.headers.get(name), plain.headers.get(name), `${spelling} ${name}`);
+    t.is(await other.text(), plainBody, spelling);
+    t.is((await fetch(`${instance.url}${spelling}`, { headers: { 'if-none-match': plain.headers.get('etag')! } })).status, 304, spelling);
+  }
+  const head = await fetch(`${instance.url}/.well-known/jwks.json`, { method: 'HEAD' });
+  t.is(head.status, 200);
+  t.is(head.headers.get('etag'), plain.headers.get('etag'));
+  // a request id that could be a secret is never echoed
+  const hostile = await fetch(`${instance.url}/.well-known/jwks.json`, { headers: { 'x-request-id': 'tmcs_abcdefghijkmnpqr_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } });
+  t.notRegex(hostile.headers.get('x-request-id') ?? '', /tmcs_/);
+  t.is((await fetch(`${instance.url}/.well-known/jwks.json`, { method: 'POST' })).status, 404);
+});
+
 test('both discovery documents describe the token endpoint and JWKS', async (t) => {
   for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
     const res = await fetch(`${instance.url}${path}`);
