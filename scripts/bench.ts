@@ -2,6 +2,7 @@
 // Starts tokenmint (WORKERS as configured, default one per core) on a temporary database,
 // provisions an application and a service account, then drives each scenario for a bounded time.
 import autocannon from 'autocannon';
+import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,9 +54,33 @@ async function waitReady(): Promise<void> {
 }
 
 async function run(title: string, path: string, options: Omit<autocannon.Options, 'url'>, expectStatus = 200): Promise<autocannon.Result> {
+  const issuedBefore = path === '/token' ? await settledIssuedCount() : 0;
   const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options, url: `${url}${path}` });
-  report(title, result, expectStatus);
+  // every token issued is an audit row: the rows written during the scenario against the 200s sent
+  const audit = path === '/token' && expectStatus === 200 ? `   audit rows ${(await settledIssuedCount()) - issuedBefore} of ${statusCount(result, (s) => s === 200)} tokens` : '';
+  report(title, result, expectStatus, audit);
   return result;
+}
+
+function issuedCount(): number {
+  const db = new Database(join(dir, 'bench.db'), { readonly: true, fileMustExist: true });
+  try {
+    return (db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'token.issued'").get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
+/** The count once the server's writers have flushed what they queued (they write every 250 ms). */
+async function settledIssuedCount(): Promise<number> {
+  let last = issuedCount();
+  for (let i = 0; i < 20; i++) {
+    await new Promise((r) => setTimeout(r, 400));
+    const now = issuedCount();
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
 }
 
 function statusCount(result: autocannon.Result, status: (code: number) => boolean): number {
