@@ -13,6 +13,8 @@ export interface ActiveSigningKey {
   kid: string;
   alg: string;
   key: KeyObject | webcrypto.CryptoKey;
+  /** since when it signs */
+  activatedAt: Date | null;
 }
 
 /** The issuer's keys as the hot path needs them: one decrypted signing key, a pre-serialised JWKS. */
@@ -37,7 +39,7 @@ export class Keystore {
     const jwksEtag = `"${createHash('sha256').update(jwksBody).digest('base64url').slice(0, 27)}"`;
     const record = records.filter((r) => r.state === 'active').sort((a, b) => (b.activatedAt?.getTime() ?? 0) - (a.activatedAt?.getTime() ?? 0))[0];
     const active = record
-      ? { kid: record.kid, alg: record.alg, key: await importPKCS8(decryptPrivateKey(kek, record.kid, record.privateKey), record.alg) }
+      ? { kid: record.kid, alg: record.alg, key: await importPKCS8(decryptPrivateKey(kek, record.kid, record.privateKey), record.alg), activatedAt: record.activatedAt }
       : null;
     const keys = new Map(published.map((r) => [r.kid, { alg: r.alg, key: createPublicKey({ key: publicJwk(r) as JsonWebKey, format: 'jwk' }) }]));
     return new Keystore(active, jwksBody, jwksEtag, keys);

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import { metrics } from '../metrics/recorder.ts';
 import { insertAuditEvents } from './audit.ts';
 import type { Db } from './prisma.ts';
 import { touchAppPasswords } from './service-accounts.ts';
@@ -59,8 +60,10 @@ export class BackgroundWriter {
     if (this.events.length >= this.options.maxQueued) {
       this.events.shift();
       this.dropped++;
+      metrics.auditEventsDropped(1);
     }
     this.events.push(event);
+    metrics.auditEventQueued();
     if (this.events.length === this.options.batchSize && !this.failure) void this.flush();
   }
 
@@ -94,6 +97,7 @@ export class BackgroundWriter {
       const batch = this.events.splice(0, this.options.batchSize);
       try {
         await insertAuditEvents(this.db, batch);
+        metrics.auditEventsWritten(batch.length);
       } catch (error) {
         this.events.unshift(...batch);
         this.failed(error);
