@@ -7,10 +7,9 @@ export const MAX_LABEL_SETS = 1000;
 type Node = Map<string, unknown>;
 
 /**
- * The children of a labelled metric, one per label set, made once and kept: prom-client builds a
- * label object on every `labels()` call, and the hot path should not. They are found through
- * nested maps, so recording a known label set allocates nothing. However label values come in, a
- * metric never holds more than `limit` label sets (plus the all-`other` one).
+ * What a labelled series records into, one child per label set, made once and kept. Children are
+ * found through nested maps, so recording a known label set allocates nothing. However label
+ * values come in, a series never holds more than `limit` label sets (plus the all-`other` one).
  */
 export class LabelledChildren<C> {
   private readonly tree: Node = new Map();

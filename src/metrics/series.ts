@@ -1,23 +1,23 @@
 // The counters and histograms every process defines, prefixed tokenmint_. Across the workers of a
 // cluster they are summed. Their label values are fixed sets or admin-defined names (policies,
 // JWKS sources), never a client_id, an address or anything else a caller writes.
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
+import { CellCounter, CellHistogram } from './cells.ts';
 
 /** From a cached token (well under a millisecond) to argon2, a queue or a JWKS fetch (seconds). */
 const TOKEN_SECONDS_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export function defineSeries(registry: Registry) {
-  const registers = [registry];
-  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) => new Counter<L>({ name: `tokenmint_${name}`, help, labelNames, registers });
+  const counter = (name: string, help: string, labelNames: readonly string[] = []) => new CellCounter(registry, `tokenmint_${name}`, help, labelNames);
   return {
     tokenRequests: counter('token_requests_total', 'Token requests by grant type (other: missing or unsupported), authentication method presented and outcome (issued, or the OAuth error code)', ['grant_type', 'auth_method', 'outcome']),
-    tokenDuration: new Histogram({
-      name: 'tokenmint_token_request_duration_seconds',
-      help: 'Time from a token request reaching the token endpoint to its answer, by grant type and result (issued or refused)',
-      labelNames: ['grant_type', 'result'] as const,
-      buckets: TOKEN_SECONDS_BUCKETS,
-      registers,
-    }),
+    tokenDuration: new CellHistogram(
+      registry,
+      'tokenmint_token_request_duration_seconds',
+      'Time from a token request reaching the token endpoint to its answer, by grant type and result (issued or refused)',
+      ['grant_type', 'result'],
+      TOKEN_SECONDS_BUCKETS,
+    ),
     argon2Verifications: counter('argon2_verifications_total', 'argon2id verifications run (shared ones and those against a dummy hash included), by result', ['result']),
     argon2Refusals: counter('argon2_refusals_total', 'argon2 work refused because its queue was full (answered 503 temporarily_unavailable)'),
     secretCacheHits: counter('verified_secret_cache_hits_total', 'Presented secrets accepted from the verified-secret cache, without argon2'),
