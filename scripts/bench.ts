@@ -11,6 +11,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdminCli } from '../src/admin/cli.ts';
 import { loadConfig } from '../src/config.ts';
+import { benchMetricsCost } from './bench-metrics.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -172,3 +173,6 @@ try {
   await new Promise((r) => server.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
 }
+
+// on servers of their own (ports BENCH_PORT + 1 and + 2), once the first has stopped
+await benchMetricsCost({ port: PORT + 1, connections: CONNECTIONS, seconds: SECONDS });

@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import type { Deps } from './deps.ts';
 import { errorMiddleware } from './http/error-middleware.ts';
+import { notFound } from './http/not-found.ts';
 import { requestLog } from './http/request-log.ts';
 import { routes } from './http/routes.ts';
 
@@ -16,9 +17,6 @@ export function createApp(deps: Deps): Koa {
     await next();
   });
   app.use(routes(deps).middleware());
-  app.use(async (ctx) => {
-    ctx.status = 404;
-    ctx.body = { error: 'not_found', error_description: 'no such endpoint' };
-  });
+  app.use(notFound);
   return app;
 }

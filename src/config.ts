@@ -77,6 +77,8 @@ const schema = z.object({
   JWKS_ALLOW_PRIVATE_NETWORKS: bool.default(false),
   JWKS_FETCH_TIMEOUT_SECONDS: int(1, 60).default(5),
   JWKS_REFRESH_COOLDOWN_SECONDS: int(1, 3600).default(30),
+  METRICS: bool.default(true),
+  METRICS_PORT: int(1, 65535).optional(),
 });
 
 export interface Config {
@@ -122,6 +124,10 @@ export interface Config {
   readonly jwksFetchTimeoutMs: number;
   /** an unknown kid refreshes a source at most once per this interval */
   readonly jwksRefreshCooldownMs: number;
+  /** false: nothing is measured and /metrics is served nowhere */
+  readonly metrics: boolean;
+  /** /metrics is served by the primary on this port (on HOST), and not on the main port */
+  readonly metricsPort: number | undefined;
 }
 
 /** Their values are never repeated in an error message. */
@@ -152,6 +158,9 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     );
   }
   const c = result.data;
+  if (c.METRICS_PORT !== undefined && c.METRICS_PORT === c.PORT) {
+    throw new ConfigError([`METRICS_PORT: must differ from PORT (got ${JSON.stringify(present.METRICS_PORT)})`]);
+  }
   const databaseFile = resolveFilePath(c.DATABASE_URL.slice('file:'.length), cwd);
   return Object.freeze({
     port: c.PORT,
@@ -183,6 +192,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     publishScopes: c.PUBLISH_SCOPES,
     jwksFetchTimeoutMs: c.JWKS_FETCH_TIMEOUT_SECONDS * 1000,
     jwksRefreshCooldownMs: c.JWKS_REFRESH_COOLDOWN_SECONDS * 1000,
+    metrics: c.METRICS,
+    metricsPort: c.METRICS ? c.METRICS_PORT : undefined,
   });
 }
 

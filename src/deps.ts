@@ -16,6 +16,7 @@ import { DatabaseWatch } from './store/database-watch.ts';
 import { fetchOptions } from './trust/fetch-source-keys.ts';
 import { JwksKeyCache } from './trust/jwks-key-cache.ts';
 import { createPrisma, type Db } from './store/prisma.ts';
+import { measureServing } from './serving-metrics.ts';
 import { RevocationList } from './tokens/revocation-list.ts';
 import { joinRevocationRelay } from './tokens/revocation-relay.ts';
 
@@ -66,7 +67,7 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
   writer.start();
   auditGuard.start();
 
-  return {
+  const deps: Deps = {
     config,
     log,
     db,
@@ -93,4 +94,6 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
       await db.$disconnect();
     },
   };
+  if (config.metrics) measureServing(deps);
+  return deps;
 }

@@ -3,7 +3,8 @@ import cluster from 'node:cluster';
 import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { prepare } from './prepare.ts';
-import { serve } from './serve.ts';
+import { serve, serveMetrics } from './serve.ts';
+import { enableMetrics, WORKER_SLOT_VARIABLE } from './metrics/process-metrics.ts';
 import { scheduleHousekeeping } from './store/housekeeping.ts';
 import { answerPings, watchWorkers } from './cluster-watch.ts';
 import { KeyEncryptionKeyError, readKeyEncryptionKey } from './keys/key-encryption-key.ts';
@@ -38,23 +39,32 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
   const kek = await prepare(config, log);
   scheduleHousekeeping(config, log);
   scheduleKeyLifecycle(config, log, kek);
+  if (config.metrics) enableMetrics();
+  if (config.metricsPort !== undefined) {
+    await serveMetrics(config, log, config.metricsPort);
+    log.info({ url: `http://${config.host}:${config.metricsPort}/metrics` }, 'metrics are served on their own port');
+  }
   if (config.workers === 1) return runServer(config, log, kek);
   let stopping = false;
   const listening = new Set<number>();
+  // a replacement takes its predecessor's slot, under whose name its metrics appear
+  const slots = new Map<number, number>();
   // a fork can fail (e.g. out of file descriptors under a flood): retried, never fatal
-  const fork = () => {
-    const worker = cluster.fork();
+  const fork = (slot: number) => {
+    const worker = cluster.fork({ [WORKER_SLOT_VARIABLE]: String(slot) });
+    slots.set(worker.id, slot);
     worker.on('error', (error: NodeJS.ErrnoException) => {
       if (error.syscall?.startsWith('spawn')) {
         log.error({ err: error }, 'starting a worker failed; retrying in 1 s');
-        setTimeout(() => stopping || fork(), 1000);
+        slots.delete(worker.id);
+        setTimeout(() => stopping || fork(slot), 1000);
       } else {
         log.error({ err: error, worker: worker.process.pid }, 'worker channel error');
       }
     });
   };
   relayRevocations();
-  for (let i = 0; i < config.workers; i++) fork();
+  for (let slot = 1; slot <= config.workers; slot++) fork(slot);
   let watching = false;
   cluster.on('listening', (worker, address) => {
     listening.add(worker.id);
@@ -75,7 +85,9 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
       return;
     }
     log.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting another');
-    fork();
+    const slot = slots.get(worker.id)!;
+    slots.delete(worker.id);
+    fork(slot);
   });
   const stop = (signal: NodeJS.Signals) => {
     stopping = true;

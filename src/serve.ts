@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { buildDeps, type Deps, type DepsOptions } from './deps.ts';
 import { guardConnections } from './http/connection-guard.ts';
 import { jwksFastPath } from './http/jwks-fast-path.ts';
+import { createMetricsApp } from './http/metrics-app.ts';
 import type { Logger } from './logger.ts';
 
 export interface Serving {
@@ -35,13 +36,7 @@ export async function serve(config: Config, log: Logger, kek: Buffer, options: D
   server.on('request', (req, res) => {
     if (!jwks(req, res)) void koa(req, res);
   });
-  server.listen(config.port, config.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
+  const port = await listen(server, config.port, config.host);
   return {
     server,
     deps,
@@ -54,4 +49,24 @@ export async function serve(config: Config, log: Logger, kek: Buffer, options: D
       await deps.close();
     },
   };
+}
+
+/** The metrics port (METRICS_PORT, on HOST): served by the primary, for the whole process tree. */
+export async function serveMetrics(config: Config, log: Logger, metricsPort: number): Promise<Server> {
+  const { keepAliveTimeout, ...serverOptions } = CONNECTION_TIMEOUTS;
+  const server = createServer(serverOptions, createMetricsApp(log).callback());
+  server.keepAliveTimeout = keepAliveTimeout;
+  await listen(server, metricsPort, config.host);
+  return server;
+}
+
+/** Listens, and resolves with the port actually bound (useful with port 0). */
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  server.listen(port, host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : port;
 }

@@ -37,6 +37,18 @@ test('an empty environment gives the documented defaults', (t) => {
   t.false(config.jwksAllowPrivateNetworks);
   t.is(config.auditRetentionDays, 30);
   t.true(Number.isInteger(config.workers) && config.workers >= 1);
+  t.true(config.metrics);
+  t.is(config.metricsPort, undefined);
+});
+
+test('METRICS_PORT moves /metrics to a port of its own; METRICS=false switches metrics off, port included', (t) => {
+  t.is(loadConfig({ METRICS_PORT: '9464' }, CWD).metricsPort, 9464);
+  const off = loadConfig({ METRICS: 'false', METRICS_PORT: '9464' }, CWD);
+  t.false(off.metrics);
+  t.is(off.metricsPort, undefined);
+  t.deepEqual(problemsOf({ METRICS_PORT: '3000' }), ['METRICS_PORT: must differ from PORT (got "3000")']);
+  t.deepEqual(problemsOf({ PORT: '8080', METRICS_PORT: '8080' }), ['METRICS_PORT: must differ from PORT (got "8080")']);
+  t.is(loadConfig({ PORT: '8080', METRICS_PORT: '3000' }, CWD).metricsPort, 3000);
 });
 
 test('KEY_ROTATION_DAYS=0 turns scheduled rotation off; KEY_PUBLISH_AHEAD and REVOKED_TOKENS_PER_APPLICATION have bounds', (t) => {
@@ -132,6 +144,10 @@ const BAD: [string, Record<string, string>][] = [
   ['LOG_LEVEL', { LOG_LEVEL: 'loud' }],
   ['CLIENT_ASSERTION_AUDIENCE', { CLIENT_ASSERTION_AUDIENCE: 'loose' }],
   ['WORKERS', { WORKERS: '0' }],
+  ['METRICS', { METRICS: 'off' }],
+  ['METRICS_PORT', { METRICS_PORT: '0' }],
+  ['METRICS_PORT', { METRICS_PORT: '65536' }],
+  ['METRICS_PORT', { METRICS_PORT: 'metrics' }],
 ];
 
 for (const [name, env] of BAD) {
@@ -262,5 +278,5 @@ test('.env.example: every value line, uncommented alone or all together, is acce
     rmSync(dir, { recursive: true, force: true });
   }
   // every variable the configuration reads is in the example
-  for (const name of ['ISSUER_URL', 'DATABASE_URL', 'SIGNING_ALG', 'WORKERS', 'TRUST_PROXY', 'PUBLISH_SCOPES', 'CLIENT_ASSERTION_AUDIENCE']) t.true(documented.has(name), name);
+  for (const name of ['ISSUER_URL', 'DATABASE_URL', 'SIGNING_ALG', 'WORKERS', 'TRUST_PROXY', 'PUBLISH_SCOPES', 'CLIENT_ASSERTION_AUDIENCE', 'METRICS', 'METRICS_PORT']) t.true(documented.has(name), name);
 });

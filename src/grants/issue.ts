@@ -1,4 +1,5 @@
 import { invalidGrant, temporarilyUnavailable } from '../errors.ts';
+import { metrics } from '../metrics/recorder.ts';
 import { policiesOf } from '../policies/bound-policies.ts';
 import { decide } from '../policies/evaluate.ts';
 import { policyContext, type PolicyRequest } from '../policies/context.ts';
@@ -24,6 +25,7 @@ export async function issueAccessToken(deps: GrantDeps, issuance: Issuance): Pro
     const decision = decide(policies, issuance.app.policyMode, policyContext(issuance.app, issuance.scopes, issuance.policy));
     if (!decision.allowed) {
       issuance.trace.policy = decision.policy;
+      metrics.policyDenied(decision.policy);
       throw invalidGrant(`denied by policy ${decision.policy}`, `policy ${decision.policy}: ${decision.reason}`);
     }
     policyClaims = decision.claims;

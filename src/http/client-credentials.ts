@@ -5,6 +5,7 @@ import { presentedName } from '../caller/credential-name.ts';
 import { presentedCredentials, type FormParams, type PresentedCredentials } from '../caller/presented.ts';
 import type { CallerDeps } from '../caller/index.ts';
 import { OAuthError } from '../errors.ts';
+import { metrics } from '../metrics/recorder.ts';
 import { trustIndex } from '../trust/anchors.ts';
 import { decodeBasic } from './basic-credentials.ts';
 
@@ -29,7 +30,10 @@ export async function readClientCredentials(ctx: Context, deps: CallerDeps, para
  */
 export function refuseIfThrottled(deps: CallerDeps, ip: string, client: PresentedClient): void {
   const throttled = deps.throttle.refusal(ip, client.name);
-  if (throttled && !presentsKnownSecret(deps, client)) throw throttled;
+  if (throttled && !presentsKnownSecret(deps, client)) {
+    metrics.throttleRefused();
+    throw throttled;
+  }
 }
 
 /** Runs the steps that authenticate; an invalid_client or invalid_grant refusal counts as a failure of the caller and its address. */

@@ -3,7 +3,9 @@ import { invalidRequest } from '../errors.ts';
 import type { Deps } from '../deps.ts';
 import { formBody } from './form-body.ts';
 import { liveness, readiness } from './health.ts';
+import { metricsEndpoint } from './metrics-endpoint.ts';
 import { RouteTable } from './route-table.ts';
+import { measureTokenRequests } from './token-metrics.ts';
 import { auditTokenRequests } from './token-audit.ts';
 import { introspectionEndpoint } from './introspection-endpoint.ts';
 import { revocationEndpoint } from './revocation-endpoint.ts';
@@ -23,7 +25,8 @@ export function routes(deps: Deps): RouteTable {
   // an issuer with a path (https://host/tm) is served both behind a proxy that strips the path and one that does not
   const path = issuerPath(deps.config);
   const at = (route: string) => (path ? [route, `${path}${route}`] : route);
-  router.post(at('/token'), noStore, auditTokenRequests(deps.auditGuard), requireForm, readForm, tokenEndpoint(deps));
+  const measured = deps.config.metrics ? [measureTokenRequests] : [];
+  router.post(at('/token'), ...measured, noStore, auditTokenRequests(deps.auditGuard), requireForm, readForm, tokenEndpoint(deps));
   router.all(at('/token'), noStore, postOnly);
   router.post(at('/introspect'), noStore, auditTokenManagement(deps.auditGuard, 'token.introspected'), requireForm, readForm, introspectionEndpoint(deps));
   router.all(at('/introspect'), noStore, postOnly);
@@ -37,5 +40,7 @@ export function routes(deps: Deps): RouteTable {
   if (path) router.get([`/.well-known/oauth-authorization-server${path}`, `/.well-known/openid-configuration${path}`], metadata);
   router.get('/healthz', liveness);
   router.get('/readyz', readiness(deps));
+  // with METRICS_PORT the primary serves them there, and the public port does not
+  if (deps.config.metrics && deps.config.metricsPort === undefined) router.get('/metrics', metricsEndpoint(deps.log));
   return router;
 }

@@ -34,7 +34,7 @@ export class Keystore {
     const jwksBody = JSON.stringify({ keys: published.map((r) => publicJwk(r)) });
     const jwksEtag = `"${createHash('sha256').update(jwksBody).digest('base64url').slice(0, 27)}"`;
     const record = records.filter((r) => r.state === 'active').sort((a, b) => (b.activatedAt?.getTime() ?? 0) - (a.activatedAt?.getTime() ?? 0))[0];
-    const active = record ? new JwsSigner({ kid: record.kid, alg: signingAlg(record.alg), key: createPrivateKey(decryptPrivateKey(kek, record.kid, record.privateKey)) }) : null;
+    const active = record ? new JwsSigner({ kid: record.kid, alg: signingAlg(record.alg), key: createPrivateKey(decryptPrivateKey(kek, record.kid, record.privateKey)) }, record.activatedAt) : null;
     const keys = new Map(published.map((r) => [r.kid, { alg: r.alg, key: createPublicKey({ key: publicJwk(r) as JsonWebKey, format: 'jwk' }) }]));
     return new Keystore(active, jwksBody, jwksEtag, keys);
   }

@@ -25,7 +25,11 @@ export class JwsSigner {
   private readonly headers = new Map<string, string>();
   private readonly input: KeyObject | SignKeyObjectInput;
 
-  constructor(readonly signingKey: SigningKey) {
+  constructor(
+    readonly signingKey: SigningKey,
+    /** since when it signs (for the key-age metric) */
+    readonly activatedAt: Date | null = null,
+  ) {
     this.input = signInput(signingKey.alg, signingKey.key);
   }
 

@@ -1,5 +1,6 @@
 // Runs an application's policies on one token request: allow policies decide (mode all or any),
 // then claims policies add to the token. Any error while evaluating is a denial.
+import { metrics } from '../metrics/recorder.ts';
 import { POLICY_PROTECTED_CLAIMS, type CompiledPolicy, type PolicyContext } from './expression.ts';
 
 /** Estimated steps a policy may take on one request (see CompiledPolicy.costTerms). */
@@ -51,6 +52,7 @@ function firstRefusal(allows: BoundPolicy[], mode: 'all' | 'any', context: Polic
 }
 
 function run(policy: BoundPolicy, context: PolicyContext, inputSize: number): { value?: unknown; error?: string } {
+  metrics.policyEvaluated(policy.name);
   const n = Math.max(1, inputSize + policy.compiled.literalElements);
   const estimate = policy.compiled.costTerms.reduce((sum, count, power) => sum + (count ?? 0) * n ** power, 0);
   if (estimate > POLICY_COST_LIMIT) return { error: `cost limit: about ${Math.round(estimate)} steps over ${n} elements exceeds ${POLICY_COST_LIMIT}` };

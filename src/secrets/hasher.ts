@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { hashParameters, inlineArgon2, type Argon2Engine, type Argon2Params } from './argon2-engine.ts';
 import { ConcurrencyLimiter, type Lane } from './limiter.ts';
+import { metrics } from '../metrics/recorder.ts';
 
 export type { Argon2Params } from './argon2-engine.ts';
 
@@ -25,10 +26,17 @@ export class SecretHasher {
 
   /** Constant-time inside argon2; false for a malformed hash rather than an exception. */
   verify(hash: string, secret: string, lane: Lane = 'normal'): Promise<boolean> {
-    return this.limiter.run(() => {
+    return this.limiter.run(async () => {
       this.verifications++;
-      return this.engine.verify(hash, secret);
+      const matched = await this.engine.verify(hash, secret);
+      metrics.argon2Verified(matched);
+      return matched;
     }, lane);
+  }
+
+  /** argon2 computations waiting for a thread, per lane. */
+  queueDepth(): { priority: number; normal: number } {
+    return this.limiter.queued();
   }
 
   /** A hash of nothing anyone holds: verifying against it spends the same work as a real verification. */

@@ -1,4 +1,5 @@
 import { temporarilyUnavailable } from '../errors.ts';
+import { metrics } from '../metrics/recorder.ts';
 
 /**
  * Which queue a piece of work waits in. `priority`: checking a secret that verified recently, so a
@@ -22,10 +23,17 @@ export class ConcurrencyLimiter {
     private readonly maxWaiting: number,
   ) {}
 
+  queued(): { priority: number; normal: number } {
+    return { priority: this.waiting.priority.length, normal: this.waiting.normal.length };
+  }
+
   async run<T>(work: () => Promise<T>, lane: Lane = 'normal'): Promise<T> {
     if (this.running >= this.maxRunning) {
       const queue = this.waiting[lane];
-      if (queue.length >= this.maxWaiting) throw temporarilyUnavailable('the server is busy; retry shortly');
+      if (queue.length >= this.maxWaiting) {
+        metrics.argon2Refused();
+        throw temporarilyUnavailable('the server is busy; retry shortly');
+      }
       await new Promise<void>((resolve) => queue.push(resolve));
     } else {
       this.running++;

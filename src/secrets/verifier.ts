@@ -1,3 +1,4 @@
+import { metrics } from '../metrics/recorder.ts';
 import type { SecretHasher } from './hasher.ts';
 import type { Lane } from './limiter.ts';
 import type { VerifiedSecretCache } from './verified-cache.ts';
@@ -25,7 +26,9 @@ export class SecretVerifier {
    */
   async verify(name: string, hash: string, secret: string): Promise<Verification> {
     const entry = `${name}#${hash}`;
-    if (this.cache.has(entry, secret)) return 'cached';
+    const cached = this.cache.has(entry, secret);
+    metrics.verifiedSecretCache(cached);
+    if (cached) return 'cached';
     const digest = this.cache.digest(secret);
     if (!(await this.once(entry, hash, secret, digest, this.cache.isRecent(digest, name) ? 'priority' : 'normal'))) return 'failed';
     this.cache.remember(entry, secret);

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import { metrics } from '../metrics/recorder.ts';
 import { describeStorageError } from './sqlite-errors.ts';
 import type { AuditEvent } from './types.ts';
 
@@ -63,8 +64,10 @@ export class BackgroundWriter {
     if (this.events.length >= this.options.maxQueued) {
       this.events.shift();
       this.dropped++;
+      metrics.auditEventsDropped(1);
     }
     this.events.push(event);
+    metrics.auditEventQueued();
     if (this.events.length === this.options.batchSize && !this.failure) void this.flush();
   }
 
@@ -99,6 +102,7 @@ export class BackgroundWriter {
       const batch = this.events.splice(0, this.options.batchSize);
       try {
         await this.target.insertAuditEvents(batch);
+        metrics.auditEventsWritten(batch.length);
       } catch (error) {
         this.events.unshift(...batch);
         this.failed(error);

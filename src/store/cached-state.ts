@@ -67,6 +67,11 @@ export class CachedState {
     return this.whole('policies', () => listPolicies(this.db));
   }
 
+  /** The state version the caches hold (-1 before start). */
+  get loadedVersion(): number {
+    return this.version;
+  }
+
   onChange(listener: () => void): void {
     this.listeners.push(listener);
   }

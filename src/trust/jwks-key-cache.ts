@@ -3,6 +3,7 @@
 // once per cooldown with a single fetch in flight; a failed fetch keeps the last good keys.
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { Logger } from '../logger.ts';
+import { metrics } from '../metrics/recorder.ts';
 import { recordFetch } from '../store/jwks-sources.ts';
 import type { Db } from '../store/prisma.ts';
 import type { JwksSource, PublicJwk } from '../store/types.ts';
@@ -62,8 +63,15 @@ export class JwksKeyCache {
     };
   }
 
+  /** When the keys this process holds for the source, or would load for it, were fetched; undefined while it has none. */
+  keysFetchedAt(source: JwksSource): number | undefined {
+    const entry = this.entries.get(source.id);
+    const fetchedAt = Math.max(entry?.location === locationOf(source) ? entry.fetchedAt : 0, source.fetchedAt?.getTime() ?? 0);
+    return fetchedAt > 0 ? fetchedAt : undefined;
+  }
+
   private entry(source: JwksSource): Entry {
-    const location = `${source.kind}:${source.url ?? ''}`;
+    const location = locationOf(source);
     const stored = source.fetchedAt?.getTime() ?? 0;
     const existing = this.entries.get(source.id);
     if (existing && existing.location === location && existing.fetchedAt >= stored) return existing;
@@ -96,12 +104,14 @@ export class JwksKeyCache {
     try {
       fetched = await this.fetchKeys({ kind: source.kind as 'url' | 'discovery', url: source.url!, issuer: source.issuer }, this.options.fetch);
     } catch (error) {
+      metrics.jwksFetched(source.name, false);
       const message = error instanceof SourceFetchError ? error.message : 'unexpected error';
       if (!(error instanceof SourceFetchError)) log.error({ err: error, source: source.name }, 'fetching a JWKS source failed');
       else log.warn({ source: source.name, reason: message }, 'fetching a JWKS source failed; keeping its last good keys');
       await recordFetch(db, source.id, { ok: false, error: message, at: new Date(this.now()) }).catch((e: unknown) => log.error({ err: e }, 'recording a JWKS fetch failure failed'));
       return;
     }
+    metrics.jwksFetched(source.name, true);
     const fetchedAt = this.now();
     entry.keys = importKeys(fetched.keys);
     entry.fetchedAt = fetchedAt;
@@ -115,6 +125,10 @@ export class JwksKeyCache {
       freshUntil: new Date(entry.freshUntil),
     }).catch((e: unknown) => log.error({ err: e }, 'storing fetched JWKS keys failed'));
   }
+}
+
+function locationOf(source: JwksSource): string {
+  return `${source.kind}:${source.url ?? ''}`;
 }
 
 /** Without a kid a JWT is tried against this many keys at most: signature checks cost CPU. */
