@@ -56,11 +56,30 @@ async function waitReady(): Promise<void> {
 
 async function run(title: string, path: string, options: Omit<autocannon.Options, 'url'>, expectStatus = 200): Promise<autocannon.Result> {
   const issuedBefore = path === '/token' ? await settledIssuedCount() : 0;
+  await eventLoopDelay();
   const result = await autocannon({ connections: CONNECTIONS, duration: SECONDS, ...options, url: `${url}${path}` });
+  const loop = await eventLoopDelay();
   // every token issued is an audit row: the rows written during the scenario against the 200s sent
   const audit = path === '/token' && expectStatus === 200 ? `   audit rows ${(await settledIssuedCount()) - issuedBefore} of ${statusCount(result, (s) => s === 200)} tokens` : '';
-  report(title, result, expectStatus, audit);
+  report(title, result, expectStatus, `${loop}${audit}`);
   return result;
+}
+
+/**
+ * The event-loop delay of the server's processes since the last call, from /metrics: prom-client
+ * samples each process's with perf_hooks.monitorEventLoopDelay and starts afresh at each scrape.
+ * The max is the longest stall of any process, the p99 the highest of the processes' p99s; both
+ * without the 10 ms sampling interval, which every sample includes.
+ */
+const SAMPLING_MS = 10;
+
+async function eventLoopDelay(): Promise<string> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const highest = (name: string) => {
+    const values = [...text.matchAll(new RegExp(`^nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
+    return values.length > 0 ? `${Math.max(0, Math.max(...values) * 1000 - SAMPLING_MS).toFixed(0)} ms` : 'n/a';
+  };
+  return `   event-loop stall max ${highest('max')} p99 ${highest('p99')}`;
 }
 
 function issuedCount(): number {
