@@ -80,14 +80,16 @@ for (const [name, flood] of [
   test.serial(`at its connection limit a worker sheds ${name} to answer a new client`, async (t) => {
     const { startInstance } = await import('../helpers/instance.ts');
     const instance = await startInstance({ MAX_CONNECTIONS: '20' });
+    let sockets: Socket[] = [];
     try {
-      const sockets = await flood(instance.serving.port, 20);
+      sockets = await flood(instance.serving.port, 20);
       await sleep(1200);
       const res = await fetch(`${instance.url}/healthz`, { signal: AbortSignal.timeout(3000) });
       t.is(res.status, 200);
       t.true(sockets.filter((s) => s.destroyed).length >= 19, 'the waiting connections were closed');
-      for (const socket of sockets) socket.destroy();
     } finally {
+      // a failure above must be reported, not turned into a hang: closing waits for open connections
+      for (const socket of sockets) socket.destroy();
       await instance.close();
     }
   });
