@@ -3,7 +3,6 @@ import cluster from 'node:cluster';
 import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { prepare } from './prepare.ts';
-import { serve } from './serve.ts';
 import { scheduleHousekeeping } from './store/housekeeping.ts';
 import { answerPings, watchWorkers } from './cluster-watch.ts';
 import { KeyEncryptionKeyError, readKeyEncryptionKey } from './keys/key-encryption-key.ts';
@@ -22,6 +21,8 @@ function readConfig(): Config {
 }
 
 async function runServer(config: Config, log: Logger, kek: Buffer): Promise<void> {
+  // loaded only where it serves: the primary of a cluster never does
+  const { serve } = await import('./serve.ts');
   const serving = await serve(config, log, kek);
   const stop = async (signal: string) => {
     log.info({ signal }, 'shutting down');
