@@ -47,7 +47,8 @@ export function isStale() {
 
 /** Compiles to a directory of its own, then puts it in place of dist/: a process never sees a half-written build. */
 export function build() {
-  const started = new Date(Math.max(Date.now(), newestSource()));
+  // a whole millisecond past the newest source: times are stored to the microsecond or finer and read back as fractions
+  const started = new Date(Math.max(Date.now(), Math.ceil(newestSource()) + 1));
   const out = `${DIST}.building-${process.pid}`;
   rmSync(out, { recursive: true, force: true });
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
