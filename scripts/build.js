@@ -63,9 +63,9 @@ export function build() {
 }
 
 function replaceDist(out) {
-  const old = `${DIST}.old-${process.pid}`;
   // another build may finish at the same moment: each puts a whole dist/ in place, the last one stays
   for (let attempt = 1; ; attempt++) {
+    const old = `${DIST}.old-${process.pid}-${attempt}`;
     try {
       renameSync(DIST, old);
     } catch (error) {
@@ -73,12 +73,13 @@ function replaceDist(out) {
     }
     try {
       renameSync(out, DIST);
-      break;
+      return;
     } catch (error) {
       if ((error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') || attempt === 3) throw error;
+    } finally {
+      rmSync(old, { recursive: true, force: true });
     }
   }
-  rmSync(old, { recursive: true, force: true });
 }
 
 /** Builds when dist/ is missing or older than a source; true when it did. */

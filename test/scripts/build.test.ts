@@ -1,7 +1,7 @@
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { killGroup } from '../helpers/readme-shell.ts';
@@ -125,4 +125,13 @@ test.serial('a source that does not compile fails the build with tsc\'s message 
   } finally {
     writeFileSync(join(copy, 'src', 'errors.ts'), original);
   }
+});
+
+test.serial('two builds at once both succeed and leave one whole dist/, and nothing beside it', async (t) => {
+  const builds = await Promise.all([1, 2].map(() => run(process.execPath, [join(copy, 'scripts', 'build.js')], { cwd: copy, env })));
+  t.deepEqual(builds.map((b) => b.stdout), ['', '']);
+  t.deepEqual(readdirSync(copy).filter((name) => name.startsWith('dist')), ['dist']);
+  const listed = await tokenmint('app', 'list', '--json');
+  t.is(listed.stderr, '');
+  t.is(listed.code, 0);
 });
