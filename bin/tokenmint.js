@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// The tokenmint executable: the admin CLI of scripts/admin.ts (`npx tokenmint app list --json`).
-// Its stdout carries only the command's output; diagnostics go to stderr.
+// The tokenmint executable: the admin CLI of scripts/admin.ts, built to dist/ (`npx tokenmint app list --json`).
+// Its stdout carries only the command's output; diagnostics (and a build's messages) go to stderr.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { register } from 'tsx/esm/api';
+import { buildIfStale } from '../scripts/build.js';
 
-// run through a symlink (node_modules/.bin/tokenmint), the script is found beside the real file
+// run through a symlink (node_modules/.bin/tokenmint), the CLI is found beside the real file
 const self = pathToFileURL(realpathSync(fileURLToPath(import.meta.url)));
-register();
-await import(new URL('../scripts/admin.ts', self).href);
+try {
+  buildIfStale();
+} catch (error) {
+  console.error(`tokenmint: ${error.message}`);
+  process.exit(1);
+}
+await import(new URL('../dist/scripts/admin.js', self).href);

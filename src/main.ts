@@ -3,7 +3,6 @@ import cluster from 'node:cluster';
 import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { prepare } from './prepare.ts';
-import { serve, serveMetrics } from './serve.ts';
 import { enableMetrics, WORKER_SLOT_VARIABLE } from './metrics/process-metrics.ts';
 import { scheduleHousekeeping } from './store/housekeeping.ts';
 import { answerPings, watchWorkers } from './cluster-watch.ts';
@@ -23,6 +22,8 @@ function readConfig(): Config {
 }
 
 async function runServer(config: Config, log: Logger, kek: Buffer): Promise<void> {
+  // loaded only where it serves: the primary of a cluster never does
+  const { serve } = await import('./serve.ts');
   const serving = await serve(config, log, kek);
   const stop = async (signal: string) => {
     log.info({ signal }, 'shutting down');
@@ -41,6 +42,7 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
   scheduleKeyLifecycle(config, log, kek);
   if (config.metrics) enableMetrics();
   if (config.metricsPort !== undefined) {
+    const { serveMetrics } = await import('./serve.ts');
     await serveMetrics(config, log, config.metricsPort);
     log.info({ url: `http://${config.host}:${config.metricsPort}/metrics` }, 'metrics are served on their own port');
   }

@@ -2,14 +2,15 @@ import type { Command } from 'commander';
 import type { ApplicationFieldInput } from './application-fields.ts';
 import { APPLICATION_SETTINGS } from './application-definition.ts';
 import { flagOf, optionNameOf } from './setting-definition.ts';
-import { removeApplication } from './application-removal.ts';
-import { changeApplication, createApplication, listAllApplications, requireApplication, rotateApplicationSecret, setApplicationState } from './applications.ts';
 import type { Leaf, Run } from './cli.ts';
 import { accumulate } from './cli-options.ts';
 import { SHOWN_ONCE } from './output.ts';
 import { applicationView } from './views.ts';
 
 type Options = Record<string, string | string[] | boolean | undefined>;
+
+// The operations are loaded when a command runs: --help and the other commands do without them.
+const applications = () => import('./applications.ts');
 
 /** The settings app create and app update share, as given (an absent option is undefined). */
 function fieldOptions(o: Options, update: boolean): ApplicationFieldInput {
@@ -39,7 +40,7 @@ export function registerApplicationCommands(root: Command, leaf: Leaf, run: Run)
   withFieldOptions(leaf(app, 'create <client_id>', 'register an application').option('--secret', 'generate a client secret'), false).action(
     run(async (ctx, [clientId], o) => {
       const fields = fieldOptions(o, false);
-      const { app: created, secret } = await createApplication(ctx, {
+      const { app: created, secret } = await (await applications()).createApplication(ctx, {
         ...fields,
         clientId: clientId!,
         withSecret: o.secret === true,
@@ -55,19 +56,19 @@ export function registerApplicationCommands(root: Command, leaf: Leaf, run: Run)
     }),
   );
   leaf(app, 'list', 'list applications').action(run(async (ctx) => ({
-    rows: (await listAllApplications(ctx)).map(applicationView),
+    rows: (await (await applications()).listAllApplications(ctx)).map(applicationView),
     columns: ['client_id', 'name', 'enabled', 'has_secret', 'grant_types', 'scopes', 'audiences'],
   })));
-  leaf(app, 'show <client_id>', 'show one application').action(run(async (ctx, [clientId]) => ({ record: applicationView(await requireApplication(ctx, clientId!)) })));
+  leaf(app, 'show <client_id>', 'show one application').action(run(async (ctx, [clientId]) => ({ record: applicationView(await (await applications()).requireApplication(ctx, clientId!)) })));
   withFieldOptions(leaf(app, 'update <client_id>', 'change the given settings, checked as app create checks them; lists replace the current ones'), true).action(
-    run(async (ctx, [clientId], o) => ({ record: applicationView(await changeApplication(ctx, clientId!, fieldOptions(o, true))) })),
+    run(async (ctx, [clientId], o) => ({ record: applicationView(await (await applications()).changeApplication(ctx, clientId!, fieldOptions(o, true))) })),
   );
   leaf(app, 'rotate-secret <client_id>', 'replace the client secret (the old one stops working)').action(run(async (ctx, [clientId]) => {
-    const { app: rotated, secret } = await rotateApplicationSecret(ctx, clientId!);
+    const { app: rotated, secret } = await (await applications()).rotateApplicationSecret(ctx, clientId!);
     return { record: { ...applicationView(rotated), client_secret: secret }, note: `client_secret ${SHOWN_ONCE}` };
   }));
-  leaf(app, 'enable <client_id>', 'issue tokens to a disabled application again').action(run(async (ctx, [clientId]) => ({ record: applicationView(await setApplicationState(ctx, clientId!, true)) })));
-  leaf(app, 'disable <client_id>', 'stop issuing tokens to an application').action(run(async (ctx, [clientId]) => ({ record: applicationView(await setApplicationState(ctx, clientId!, false)) })));
+  leaf(app, 'enable <client_id>', 'issue tokens to a disabled application again').action(run(async (ctx, [clientId]) => ({ record: applicationView(await (await applications()).setApplicationState(ctx, clientId!, true)) })));
+  leaf(app, 'disable <client_id>', 'stop issuing tokens to an application').action(run(async (ctx, [clientId]) => ({ record: applicationView(await (await applications()).setApplicationState(ctx, clientId!, false)) })));
   leaf(
     app,
     'delete <client_id>',
@@ -77,6 +78,7 @@ export function registerApplicationCommands(root: Command, leaf: Leaf, run: Run)
   )
     .option('--force', 'delete it although something refers to it (see above)')
     .action(run(async (ctx, [clientId], o) => {
+      const { removeApplication } = await import('./application-removal.ts');
       const removed = await removeApplication(ctx, clientId!, o.force === true);
       return {
         record: {

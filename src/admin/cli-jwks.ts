@@ -4,8 +4,11 @@ import { accumulate, collect, readInputFile } from './cli-options.ts';
 import { JWKS_SOURCE_SETTINGS } from './jwks-source-definition.ts';
 import { flagOf, optionNameOf } from './setting-definition.ts';
 import { AdminError } from './errors.ts';
-import { addJwksSource, listAllJwksSources, refreshJwksSource, removeJwksSource, type NewSourceInput } from './jwks-sources.ts';
+import type { NewSourceInput } from './jwks-sources.ts';
 import { jwksSourceView } from './views.ts';
+
+// The operations are loaded when a command runs: --help and the other commands do without them.
+const jwksSources = () => import('./jwks-sources.ts');
 
 /** jwks add | list | refresh | remove */
 export function registerJwksCommands(root: Command, leaf: Leaf, run: Run): void {
@@ -29,19 +32,19 @@ export function registerJwksCommands(root: Command, leaf: Leaf, run: Run): void 
         const text = o[optionNameOf(setting)];
         if (text !== undefined) settings[setting.input] = setting.fromCli(text as string);
       }
-      const source = await addJwksSource(ctx, { ...settings, name: name!, location, clientIds: o.app as string[] });
+      const source = await (await jwksSources()).addJwksSource(ctx, { ...settings, name: name!, location, clientIds: o.app as string[] });
       return { record: jwksSourceView(source) };
     }));
   leaf(jwks, 'list', 'list JWKS sources').action(run(async (ctx) => ({
-    rows: (await listAllJwksSources(ctx)).map(jwksSourceView),
+    rows: (await (await jwksSources()).listAllJwksSources(ctx)).map(jwksSourceView),
     columns: ['name', 'kind', 'issuer', 'applications', 'keys', 'fetched_at', 'last_error'],
   })));
   leaf(jwks, 'refresh <name>', 'fetch the keys now (or, for a document source, replace them with --file)')
     .option('--file <jwks>', 'the new JWKS document of a document source')
     .action(run(async (ctx, [name], o) => ({
-      record: jwksSourceView(await refreshJwksSource(ctx, name!, o.file === undefined ? undefined : readInputFile(o.file as string))),
+      record: jwksSourceView(await (await jwksSources()).refreshJwksSource(ctx, name!, o.file === undefined ? undefined : readInputFile(o.file as string))),
     })));
   leaf(jwks, 'remove <name>', 'stop trusting a JWKS source; refused while it is bound to applications, unless --force')
     .option('--force', 'remove it and its bindings although applications use it')
-    .action(run(async (ctx, [name], o) => ({ record: jwksSourceView(await removeJwksSource(ctx, name!, o.force === true)) })));
+    .action(run(async (ctx, [name], o) => ({ record: jwksSourceView(await (await jwksSources()).removeJwksSource(ctx, name!, o.force === true)) })));
 }

@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
 import { SIGNING_ALGS, type SigningAlg } from '../config.ts';
-import { jwksMaxAgeSeconds } from '../http/well-known.ts';
 import { readKeyEncryptionKey } from '../keys/key-encryption-key.ts';
-import { KeyLifecycleError, keySettings, revokeKey, rotateKeys } from '../keys/lifecycle.ts';
 import { listSigningKeys } from '../store/keys.ts';
 import type { Leaf, Run } from './cli.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
 import { signingKeyView } from './views.ts';
+
+// Loaded when a key changes: listing keys does without them.
+const lifecycleOperations = () => import('../keys/lifecycle.ts');
+const wellKnown = () => import('../http/well-known.ts');
 
 /** keys list | keys rotate [--now] [--alg ALG] | keys revoke <kid> */
 export function registerKeyCommands(root: Command, leaf: Leaf, run: Run): void {
@@ -21,6 +23,7 @@ export function registerKeyCommands(root: Command, leaf: Leaf, run: Run): void {
     .option('--alg <alg>', `the new key's algorithm (${SIGNING_ALGS.join(', ')}; default: SIGNING_ALG)`)
     .action(run(async (ctx, _args, o) => {
       const alg = o.alg === undefined ? undefined : signingAlg(o.alg as string);
+      const [{ keySettings, rotateKeys }, { jwksMaxAgeSeconds }] = await Promise.all([lifecycleOperations(), wellKnown()]);
       const key = await lifecycle(() => rotateKeys(ctx.db, kek(ctx), keySettings(ctx.config), { alg, immediately: o.now === true }, new Date()));
       const note = o.now
         ? `${key.kid} signs from now on, within 2 s on every running server. Verifiers that cached the JWKS before it appeared may refuse its tokens for up to ${jwksMaxAgeSeconds(ctx.config)} s, until they fetch the JWKS again.`
@@ -29,6 +32,7 @@ export function registerKeyCommands(root: Command, leaf: Leaf, run: Run): void {
     }));
   leaf(keys, 'revoke <kid>', 'take a key out of the JWKS at once and wipe its private key; a revoked signing key is replaced immediately')
     .action(run(async (ctx, [kid]) => {
+      const [{ keySettings, revokeKey }, { jwksMaxAgeSeconds }] = await Promise.all([lifecycleOperations(), wellKnown()]);
       const { revoked, activated } = await lifecycle(() => revokeKey(ctx.db, kek(ctx), keySettings(ctx.config), kid!, new Date()));
       const note = activated
         ? `${activated.kid} (${activated.alg}) signs from now on. Tokens signed by ${revoked.kid} fail verification once verifiers fetch the JWKS again (at most ${jwksMaxAgeSeconds(ctx.config)} s) and are inactive at introspection within 2 s; so may new tokens at verifiers that have not fetched ${activated.kid} yet.`
@@ -47,6 +51,7 @@ function kek(ctx: AdminContext): Buffer {
 }
 
 async function lifecycle<T>(work: () => Promise<T>): Promise<T> {
+  const { KeyLifecycleError } = await lifecycleOperations();
   try {
     return await work();
   } catch (error) {

@@ -4,8 +4,10 @@ import { accumulate, collect, readInputFile } from './cli-options.ts';
 import { POLICY_SETTINGS } from './policy-definition.ts';
 import { AdminError } from './errors.ts';
 import { splitList } from './input.ts';
-import { addPolicy, changePolicy, listAllPolicies, removePolicy, requirePolicy, testPolicy } from './policies.ts';
 import { policyView } from './views.ts';
+
+// The operations are loaded when a command runs: --help and the other commands do without them.
+const policies = () => import('./policies.ts');
 
 /** policy add | list | show | update | remove | test */
 export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): void {
@@ -19,7 +21,7 @@ export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): voi
     if (setting.key === 'expression') add.requiredOption('--app <client_id>', 'bind to this application (repeatable; evaluated after its other policies)', collect, []);
   }
   add.action(run(async (ctx, [name], o) => ({
-      record: policyView(await addPolicy(ctx, {
+      record: policyView(await (await policies()).addPolicy(ctx, {
         name: name!,
         clientIds: o.app as string[],
         expression: o.expression as string,
@@ -28,10 +30,10 @@ export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): voi
       })),
     })));
   leaf(policy, 'list', 'list policies').action(run(async (ctx) => ({
-    rows: (await listAllPolicies(ctx)).map(policyView),
+    rows: (await (await policies()).listAllPolicies(ctx)).map(policyView),
     columns: ['name', 'kind', 'enabled', 'applications', 'expression'],
   })));
-  leaf(policy, 'show <name>', 'show one policy').action(run(async (ctx, [name]) => ({ record: policyView(await requirePolicy(ctx, name!)) })));
+  leaf(policy, 'show <name>', 'show one policy').action(run(async (ctx, [name]) => ({ record: policyView(await (await policies()).requirePolicy(ctx, name!)) })));
   const update = leaf(policy, 'update <name>', 'change a policy; a new expression is checked first');
   for (const setting of POLICY_SETTINGS) if (setting.help.update !== undefined) update.option(`--${setting.key} ${setting.arg}`, setting.help.update);
   update
@@ -49,11 +51,11 @@ export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): voi
         unbind: (o.removeApp as string[]).length > 0 ? (o.removeApp as string[]) : undefined,
       };
       if (Object.values(changes).every((v) => v === undefined)) throw new AdminError('nothing to change');
-      return { record: policyView(await changePolicy(ctx, name!, changes)) };
+      return { record: policyView(await (await policies()).changePolicy(ctx, name!, changes)) };
     }));
   leaf(policy, 'remove <name>', 'delete a policy and its bindings; refused while it is bound to applications, unless --force')
     .option('--force', 'remove it although applications use it (their requests are no longer decided by it)')
-    .action(run(async (ctx, [name], o) => ({ record: policyView(await removePolicy(ctx, name!, o.force === true)) })));
+    .action(run(async (ctx, [name], o) => ({ record: policyView(await (await policies()).removePolicy(ctx, name!, o.force === true)) })));
   leaf(policy, 'test <name>', 'evaluate a policy without issuing anything')
     .option('--jwt <file>', 'a file holding the input JWT (its signature is not checked here)')
     .option('--username <username>', 'a service account as the caller')
@@ -62,7 +64,7 @@ export function registerPolicyCommands(root: Command, leaf: Leaf, run: Run): voi
     .option('--scopes <scopes>', 'space-separated scopes (default: the application\'s default scopes)', accumulate(' '))
     .option('--grant-type <grant_type>', 'the grant type the request would use')
     .action(run(async (ctx, [name], o) => {
-      const { policy: tested, client_id, decision } = await testPolicy(ctx, {
+      const { policy: tested, client_id, decision } = await (await policies()).testPolicy(ctx, {
         name: name!,
         jwt: o.jwt === undefined ? undefined : { text: readInputFile(o.jwt as string), file: o.jwt as string },
         username: o.username as string | undefined,

@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { generateSecret } from '../secrets/format.ts';
-import { seed, SeedConflictError, SeedReferenceError, type PlanEntry } from '../seed/apply.ts';
-import { exportSeed, formatSeed } from '../seed/export.ts';
-import { loadSeedFile, SeedFileError } from '../seed/load.ts';
+import type { PlanEntry } from '../seed/apply.ts';
 import type { Leaf, Run } from './cli.ts';
 import { AdminError } from './errors.ts';
 
@@ -12,6 +10,8 @@ export function registerSeedCommands(root: Command, leaf: Leaf, run: Run): void 
     .option('--dry-run', 'print the plan and change nothing')
     .option('--prune', 'also delete what an earlier seed apply created and the file no longer names')
     .action(run(async (ctx, [file], o) => {
+      // loaded when a seed file is applied: the other commands do without them
+      const [{ seed, SeedConflictError, SeedReferenceError }, { loadSeedFile, SeedFileError }] = await Promise.all([import('../seed/apply.ts'), import('../seed/load.ts')]);
       let loaded;
       try {
         loaded = loadSeedFile(file!, ctx.config);
@@ -32,6 +32,7 @@ export function registerSeedCommands(root: Command, leaf: Leaf, run: Run): void 
     .action(run(async (ctx, _args, o) => {
       const format = o.format as string;
       if (format !== 'yaml' && format !== 'json') throw new AdminError('--format must be yaml or json');
+      const { exportSeed, formatSeed } = await import('../seed/export.ts');
       const document = await exportSeed(ctx.db);
       return { raw: document, text: formatSeed(document, format).trimEnd(), textOnly: true };
     }));

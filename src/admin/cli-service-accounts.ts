@@ -1,21 +1,15 @@
 import type { Command } from 'commander';
-import { createAppPassword, listPasswordsOf, revokePassword } from './app-passwords.ts';
 import type { Leaf, Run } from './cli.ts';
 import { accumulate } from './cli-options.ts';
 import { SHOWN_ONCE } from './output.ts';
 import { SERVICE_ACCOUNT_SETTINGS } from './service-account-definition.ts';
 import { flagOf, optionNameOf } from './setting-definition.ts';
-import {
-  boundServiceAccount,
-  changeServiceAccount,
-  createServiceAccount,
-  listAllServiceAccounts,
-  removeServiceAccount,
-  setServiceAccountState,
-  type BoundServiceAccount,
-  type ServiceAccountUpdate,
-} from './service-accounts.ts';
+import type { BoundServiceAccount, ServiceAccountUpdate } from './service-accounts.ts';
 import { appPasswordSummary, appPasswordView, serviceAccountView } from './views.ts';
+
+// The operations are loaded when a command runs: --help and the other commands do without them.
+const accounts = () => import('./service-accounts.ts');
+const passwords = () => import('./app-passwords.ts');
 
 const view = ({ account, clientIds }: BoundServiceAccount) => serviceAccountView(account, clientIds);
 
@@ -51,7 +45,7 @@ export function registerServiceAccountCommands(root: Command, leaf: Leaf, run: R
     .option('--expires <duration>', 'lifetime of the first app password, e.g. 90d')
     .action(run(async (ctx, [username], o) => {
       const settings = settingOptions(o);
-      const { account, password } = await createServiceAccount(ctx, {
+      const { account, password } = await (await accounts()).createServiceAccount(ctx, {
         username: username!,
         clientId: o.app as string,
         displayName: settings.displayName,
@@ -71,21 +65,21 @@ export function registerServiceAccountCommands(root: Command, leaf: Leaf, run: R
       };
     }));
   leaf(sa, 'list', 'list service accounts').action(run(async (ctx) => ({
-    rows: (await listAllServiceAccounts(ctx)).map(view),
+    rows: (await (await accounts()).listAllServiceAccounts(ctx)).map(view),
     columns: ['username', 'display_name', 'applications', 'enabled', 'groups', 'permissions'],
   })));
   leaf(sa, 'show <username>', 'show one service account, with its attributes and how many app passwords it holds').action(run(async (ctx, [username]) => {
-    const bound = await boundServiceAccount(ctx, username!);
-    return { record: { ...view(bound), ...appPasswordSummary(await listPasswordsOf(ctx, username!)) } };
+    const bound = await (await accounts()).boundServiceAccount(ctx, username!);
+    return { record: { ...view(bound), ...appPasswordSummary(await (await passwords()).listPasswordsOf(ctx, username!)) } };
   }));
   withSettingOptions(leaf(sa, 'update <username>', 'change the given fields; --groups and --permissions replace the current lists'), 'update')
-    .action(run(async (ctx, [username], o) => ({ record: view(await changeServiceAccount(ctx, username!, settingOptions(o))) })));
-  leaf(sa, 'enable <username>', 'accept its app passwords again').action(run(async (ctx, [username]) => ({ record: view(await setServiceAccountState(ctx, username!, true)) })));
+    .action(run(async (ctx, [username], o) => ({ record: view(await (await accounts()).changeServiceAccount(ctx, username!, settingOptions(o))) })));
+  leaf(sa, 'enable <username>', 'accept its app passwords again').action(run(async (ctx, [username]) => ({ record: view(await (await accounts()).setServiceAccountState(ctx, username!, true)) })));
   leaf(sa, 'disable <username>', 'refuse its app passwords at the token endpoint, keeping the account and its passwords').action(
-    run(async (ctx, [username]) => ({ record: view(await setServiceAccountState(ctx, username!, false)) })),
+    run(async (ctx, [username]) => ({ record: view(await (await accounts()).setServiceAccountState(ctx, username!, false)) })),
   );
   leaf(sa, 'delete <username>', 'delete a service account with its app passwords and bindings (nothing else refers to a service account)').action(run(async (ctx, [username]) => {
-    const removed = await removeServiceAccount(ctx, username!);
+    const removed = await (await accounts()).removeServiceAccount(ctx, username!);
     return { record: { ...view(removed), deleted_app_passwords: removed.appPasswords } };
   }));
 
@@ -94,12 +88,12 @@ export function registerServiceAccountCommands(root: Command, leaf: Leaf, run: R
     .option('--description <text>')
     .option('--expires <duration>', 'e.g. 90d')
     .action(run(async (ctx, [username], o) => {
-      const password = await createAppPassword(ctx, { username: username!, description: o.description as string | undefined, expires: o.expires as string | undefined });
+      const password = await (await passwords()).createAppPassword(ctx, { username: username!, description: o.description as string | undefined, expires: o.expires as string | undefined });
       return { record: { id: password.id, username, app_password: password.secret, expires_at: password.expiresAt?.toISOString() ?? null }, note: `app_password ${SHOWN_ONCE}` };
     }));
   leaf(pw, 'list <username>', "list a service account's app passwords").action(run(async (ctx, [username]) => ({
-    rows: (await listPasswordsOf(ctx, username!)).map(appPasswordView),
+    rows: (await (await passwords()).listPasswordsOf(ctx, username!)).map(appPasswordView),
     columns: ['id', 'status', 'description', 'created_at', 'expires_at', 'last_used_at'],
   })));
-  leaf(pw, 'revoke <id>', 'revoke an app password').action(run(async (ctx, [id]) => ({ record: appPasswordView(await revokePassword(ctx, id!)) })));
+  leaf(pw, 'revoke <id>', 'revoke an app password').action(run(async (ctx, [id]) => ({ record: appPasswordView(await (await passwords()).revokePassword(ctx, id!)) })));
 }

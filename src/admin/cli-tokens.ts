@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import type { Leaf, Run } from './cli.ts';
 import { AdminError } from './errors.ts';
-import { revokeIssuedTokens, revokeTokenById } from './tokens.ts';
+
+// The operations are loaded when a command runs: --help and the other commands do without them.
+const tokens = () => import('./tokens.ts');
 
 /** token revoke --jti J | token revoke --app CLIENT_ID --before TIME */
 export function registerTokenCommands(root: Command, leaf: Leaf, run: Run): void {
@@ -13,10 +15,10 @@ export function registerTokenCommands(root: Command, leaf: Leaf, run: Run): void
     .action(run(async (ctx, _args, o) => {
       if (o.jti !== undefined) {
         if (o.app !== undefined || o.before !== undefined) throw new AdminError('give either --jti, or --app with --before');
-        return { record: await revokeTokenById(ctx, o.jti as string), note: REACH };
+        return { record: await (await tokens()).revokeTokenById(ctx, o.jti as string), note: REACH };
       }
       if (o.app === undefined || o.before === undefined) throw new AdminError('give --jti, or --app with --before');
-      return { record: await revokeIssuedTokens(ctx, o.app as string, o.before as string), note: REACH };
+      return { record: await (await tokens()).revokeIssuedTokens(ctx, o.app as string, o.before as string), note: REACH };
     }));
 }
 

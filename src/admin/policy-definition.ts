@@ -1,7 +1,7 @@
 // The settings of a policy, defined once: each one's `policy add` / `policy update` flag, its
 // seed-file key and schema, and what export writes.
 import { z } from 'zod';
-import { POLICY_KINDS } from '../policies/expression.ts';
+import { POLICY_KINDS } from '../policies/kinds.ts';
 import type { PolicyRecord } from '../store/types.ts';
 
 export interface PolicySetting {

@@ -3,9 +3,9 @@
 import { Environment, type ASTNode } from '@marcbachmann/cel-js';
 import ipaddr from 'ipaddr.js';
 import { PROTECTED_CLAIMS } from '../tokens/access-token.ts';
+import type { PolicyKind } from './kinds.ts';
 
-export type PolicyKind = 'allow' | 'claims';
-export const POLICY_KINDS: readonly PolicyKind[] = ['allow', 'claims'];
+export { POLICY_KINDS, type PolicyKind } from './kinds.ts';
 
 export const MAX_EXPRESSION_LENGTH = 4096;
 /** Claims policies may not set these: the token's identity, and where an exchanged JWT came from. */

@@ -1,4 +1,3 @@
-import { hash as argon2Hash, verify as argon2Verify } from '@node-rs/argon2';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
@@ -18,12 +17,16 @@ export interface Argon2Engine {
   close(): Promise<void>;
 }
 
+/** argon2 for this thread, loaded by the first hash or verification: most admin commands never need it. */
+const argon2 = () => import('@node-rs/argon2');
+
 /** On the process's shared thread pool: for the admin CLI, which has nothing else to do meanwhile. */
 export const inlineArgon2: Argon2Engine = {
-  hash: (secret, params) => argon2Hash(secret, { ...params, algorithm: ARGON2ID }),
+  hash: async (secret, params) => (await argon2()).hash(secret, { ...params, algorithm: ARGON2ID }),
   verify: async (hash, secret) => {
+    const { verify } = await argon2();
     try {
-      return await argon2Verify(hash, secret);
+      return await verify(hash, secret);
     } catch {
       return false;
     }

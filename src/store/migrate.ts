@@ -2,9 +2,10 @@ import type Database from 'better-sqlite3';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
 /** Where the migrations live, in Prisma Migrate's own layout. */
-export const MIGRATIONS_DIR = new URL('../../prisma/migrations/', import.meta.url).pathname;
+export const MIGRATIONS_DIR = join(PACKAGE_ROOT, 'prisma', 'migrations');
 
 // The table exactly as Prisma Migrate creates it on SQLite, so `prisma migrate deploy` agrees with us.
 const CREATE_MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS "_prisma_migrations" (

@@ -1,0 +1,137 @@
+import test from 'ava';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { killGroup } from '../helpers/readme-shell.ts';
+import { tempDir, TEST_ISSUER } from '../helpers/instance.ts';
+import { freePort, ROOT, waitReady } from '../helpers/process.ts';
+
+// Production runs the JavaScript that `npm run build` (scripts/build.js) puts in dist/. These tests
+// work on a copy of the sources without dist/, so that building, rebuilding and serving from the
+// build never touch the dist/ the rest of the suite uses.
+const run = promisify(execFile);
+const copy = tempDir();
+const work = tempDir();
+test.after.always(() => {
+  rmSync(copy, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+});
+
+for (const name of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'scripts', 'prisma', 'bin']) cpSync(join(ROOT, name), join(copy, name), { recursive: true, verbatimSymlinks: true });
+rmSync(join(copy, 'dist'), { recursive: true, force: true });
+symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+
+const env = {
+  PATH: `${dirname(process.execPath)}:${process.env.PATH ?? '/usr/bin:/bin'}`,
+  HOME: work,
+  npm_config_update_notifier: 'false',
+  DATABASE_URL: `file:${join(work, 'tokenmint.db')}`,
+  ISSUER_URL: TEST_ISSUER,
+};
+
+async function tokenmint(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(join(copy, 'bin', 'tokenmint.js'), argv, { cwd: work, env: { ...env, LOG_LEVEL: 'silent' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+/** A source's modification time a minute ahead, as an edit after the last build leaves it (to the microsecond, as file systems keep it). */
+function touchSource(path: string): void {
+  const later = Date.now() / 1000 + 60.0005;
+  utimesSync(join(copy, path), later, later);
+}
+
+test.serial('npm start builds dist/ when there is none, then serves from it, JSON log lines only on stdout', async (t) => {
+  const port = await freePort();
+  const child = spawn('npm', ['start', '--silent'], { cwd: copy, env: { ...env, PORT: String(port), HOST: '127.0.0.1', WORKERS: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  try {
+    t.true(await waitReady(`http://127.0.0.1:${port}`, 120_000), stderr);
+    t.regex(stderr, /building dist\/ from the sources/);
+    t.true(existsSync(join(copy, 'dist', 'src', 'main.js')));
+    t.true(existsSync(join(copy, 'dist', 'scripts', 'admin.js')));
+    const jwks = await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`);
+    t.is(jwks.status, 200);
+    t.is(((await jwks.json()) as { keys: unknown[] }).keys.length, 1);
+    // the server is the built JavaScript, not the TypeScript sources
+    t.regex(await serverCommand(child.pid!), /^\S*node dist\/src\/main\.js$/);
+  } finally {
+    killGroup(child, 'SIGTERM');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  }
+  for (const line of stdout.split('\n').filter((l) => l !== '')) t.notThrows(() => JSON.parse(line), line);
+});
+
+/** The command line of the server process npm started (through sh) in the session it leads. */
+async function serverCommand(session: number): Promise<string> {
+  const { stdout } = await run('ps', ['-o', 'args=', '-s', String(session)]);
+  const line = stdout.split('\n').find((l) => /^\S*node\b.*main/.test(l));
+  if (!line) throw new Error(`no server process among:\n${stdout}`);
+  return line.trim();
+}
+
+test.serial('the admin CLI runs from dist/; a source newer than the build is built again first, its messages on stderr only', async (t) => {
+  const listed = await tokenmint('app', 'list', '--json');
+  t.is(listed.code, 0, listed.stderr);
+  t.is(listed.stderr, '', 'an up-to-date build is not built again');
+  t.deepEqual(JSON.parse(listed.stdout), []);
+
+  touchSource('src/admin/views.ts');
+  const rebuilt = await tokenmint('app', 'create', 'billing', '--audiences', 'https://api.example', '--json');
+  t.is(rebuilt.code, 0, rebuilt.stderr);
+  t.regex(rebuilt.stderr, /^tokenmint: building dist\/ from the sources \(npm run build\)\n$/);
+  t.is(JSON.parse(rebuilt.stdout).client_id, 'billing');
+
+  const again = await tokenmint('app', 'list', '--json');
+  t.is(again.stderr, '');
+  t.deepEqual(JSON.parse(again.stdout).map((a: { client_id: string }) => a.client_id), ['billing']);
+});
+
+test.serial('a removed source file is a reason to build again, and the build leaves no trace of it', async (t) => {
+  mkdirSync(join(copy, 'src', 'leftover'));
+  cpSync(join(copy, 'src', 'errors.ts'), join(copy, 'src', 'leftover', 'old.ts'));
+  touchSource('src/leftover/old.ts');
+  t.is((await tokenmint('app', 'list')).code, 0);
+  t.true(existsSync(join(copy, 'dist', 'src', 'leftover', 'old.js')));
+  rmSync(join(copy, 'src', 'leftover'), { recursive: true });
+  touchSource('src');
+  const listed = await tokenmint('app', 'list', '--json');
+  t.is(listed.code, 0, listed.stderr);
+  t.regex(listed.stderr, /building dist\//);
+  t.false(existsSync(join(copy, 'dist', 'src', 'leftover')));
+});
+
+test.serial('a source that does not compile fails the build with tsc\'s message and keeps the last good build', async (t) => {
+  const before = readFileSync(join(copy, 'dist', 'src', 'errors.js'), 'utf8');
+  const original = readFileSync(join(copy, 'src', 'errors.ts'), 'utf8');
+  try {
+    writeFileSync(join(copy, 'src', 'errors.ts'), `${original}\nexport const broken = ;\n`);
+    touchSource('src/errors.ts');
+    const failed = await tokenmint('app', 'list');
+    t.is(failed.code, 1);
+    t.is(failed.stdout, '');
+    t.regex(failed.stderr, /src\/errors\.ts/);
+    t.regex(failed.stderr, /tokenmint: tsc failed .*dist\/ was not built/);
+    t.is(readFileSync(join(copy, 'dist', 'src', 'errors.js'), 'utf8'), before);
+  } finally {
+    writeFileSync(join(copy, 'src', 'errors.ts'), original);
+  }
+});
+
+test.serial('two builds at once both succeed and leave one whole dist/, and nothing beside it', async (t) => {
+  const builds = await Promise.all([1, 2].map(() => run(process.execPath, [join(copy, 'scripts', 'build.js')], { cwd: copy, env })));
+  t.deepEqual(builds.map((b) => b.stdout), ['', '']);
+  t.deepEqual(readdirSync(copy).filter((name) => name.startsWith('dist')), ['dist']);
+  const listed = await tokenmint('app', 'list', '--json');
+  t.is(listed.stderr, '');
+  t.is(listed.code, 0);
+});
