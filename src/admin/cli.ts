@@ -78,8 +78,21 @@ function render(result: Result, json: boolean): string {
   return result.note ? `${formatRecord(result.record)}\n\n${result.note}` : formatRecord(result.record);
 }
 
-/** Runs one admin command against the configured database; returns the exit code. */
-export async function runAdminCli(argv: string[], config: Config, out: Output, err: Output, options: { busyTimeoutMs?: number } = {}): Promise<number> {
+let previous: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs one admin command against the configured database; returns the exit code. Commands run in
+ * one process (the tests run many) take turns: SQLite waits for another connection's lock
+ * synchronously, blocking the event loop, so two interleaved commands of one process could each
+ * hold what the other waits for, until the busy timeout.
+ */
+export function runAdminCli(argv: string[], config: Config, out: Output, err: Output, options: { busyTimeoutMs?: number } = {}): Promise<number> {
+  const turn = previous.then(() => runCommand(argv, config, out, err, options));
+  previous = turn.catch(() => undefined);
+  return turn;
+}
+
+async function runCommand(argv: string[], config: Config, out: Output, err: Output, options: { busyTimeoutMs?: number }): Promise<number> {
   const busyTimeoutMs = options.busyTimeoutMs ?? ADMIN_BUSY_TIMEOUT_MS;
   let ctx: AdminContext | undefined;
   // the database is opened only when a command runs (never for --help), and never created without --init
