@@ -31,6 +31,8 @@ export function registerKeyCommands(root: Command, leaf: Leaf, run: Run): void {
       return { record: signingKeyView(key), note };
     }));
   leaf(keys, 'revoke <kid>', 'take a key out of the JWKS at once and wipe its private key; a revoked signing key is replaced immediately')
+    // A kid is a base64url thumbprint: one in 64 starts with "-", which must not read as an option.
+    .allowUnknownOption()
     .action(run(async (ctx, [kid]) => {
       const [{ keySettings, revokeKey }, { jwksMaxAgeSeconds }] = await Promise.all([lifecycleOperations(), wellKnown()]);
       const { revoked, activated } = await lifecycle(() => revokeKey(ctx.db, kek(ctx), keySettings(ctx.config), kid!, new Date()));

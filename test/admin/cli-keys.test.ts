@@ -107,6 +107,18 @@ test.serial('keys revoke of the active key: out of the JWKS, its tokens inactive
   t.is((await instance.admin('keys', 'revoke', 'unknown-kid')).code, 1);
 });
 
+test.serial('a kid that starts with "-" (one thumbprint in 64 does) is read as the kid, not as an option', async (t) => {
+  const kid = '-0W_mmOyvgSSTtqdeY4ZZeSyQNyyb9s2v7uORPPylKI';
+  for (const args of [[kid, '--json'], ['--json', kid], [kid]]) {
+    const run = await instance.admin('keys', 'revoke', ...args);
+    t.is(run.code, 1);
+    t.regex(run.stderr, new RegExp(`no signing key "${kid}"`), args.join(' '));
+  }
+  const typo = await instance.admin('keys', 'revoke', 'some-kid', '--jsno');
+  t.is(typo.code, 1);
+  t.notRegex(typo.stderr, /no signing key/);
+});
+
 test.serial('keys list shows every state with the times of its life', async (t) => {
   const text = await instance.admin('keys', 'list');
   t.regex(text.stdout.split('\n')[0]!, /KID +ALG +STATE +CREATED_AT +PROMOTE_AT +ACTIVATED_AT +RETIRED_AT +PUBLISH_UNTIL +REMOVED_AT/);
