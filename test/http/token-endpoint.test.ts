@@ -1,4 +1,6 @@
 import test from 'ava';
+import { once } from 'node:events';
+import { connect } from 'node:net';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { basic, createApp, startInstance, TEST_ISSUER, type Instance } from '../helpers/instance.ts';
 
@@ -260,6 +262,53 @@ test('the per-application TTL sets expires_in and exp', async (t) => {
 test('a body over the size cap is refused with 413, not a 500', async (t) => {
   const res = await instance.token(`grant_type=client_credentials&pad=${'a'.repeat(40 * 1024)}`, { authorization: basic('billing', secret) });
   await expectError(t, res, 413, 'invalid_request', /too large/);
+});
+
+/** Writes `parts` to a new connection one at a time, then reads until the server closes or `end` is seen. */
+async function rawExchange(parts: string[], options: { endAfterWriting?: boolean } = {}): Promise<string> {
+  const socket = connect(instance.serving.port, '127.0.0.1');
+  await once(socket, 'connect');
+  let received = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => (received += chunk));
+  socket.on('error', () => {});
+  for (const part of parts) {
+    socket.write(part);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (options.endAfterWriting) socket.end();
+  await Promise.race([once(socket, 'close'), new Promise((r) => setTimeout(r, 2000))]);
+  socket.destroy();
+  return received;
+}
+
+const chunk = (text: string) => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+
+test('a chunked body (no Content-Length) over the size cap is refused with 413 as it arrives', async (t) => {
+  const head = 'POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
+  const pieces = Array.from({ length: 5 }, () => chunk(`pad=${'a'.repeat(10 * 1024)}&`));
+  const answer = await rawExchange([head, ...pieces, '0\r\n\r\n']);
+  t.regex(answer, /^HTTP\/1\.1 413 /);
+  t.regex(answer, /"error":"invalid_request"/);
+  t.regex(answer, /too large/);
+});
+
+test('a body that arrives in pieces, split inside a parameter, is read whole', async (t) => {
+  const body = `grant_type=client_credentials&client_id=billing&client_secret=${encodeURIComponent(secret)}`;
+  const split = body.length - 10;
+  const head = 'POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n';
+  const answer = await rawExchange([head, chunk(body.slice(0, split)), chunk(body.slice(split)), '0\r\n\r\n']);
+  t.regex(answer, /^HTTP\/1\.1 200 /);
+  t.regex(answer, /"access_token":"/);
+});
+
+test('a client that stops short of its Content-Length and hangs up gets no token, and the server carries on', async (t) => {
+  const body = `grant_type=client_credentials&client_id=billing&client_secret=${encodeURIComponent(secret)}`;
+  const head = `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length + 50}\r\n\r\n`;
+  const answer = await rawExchange([head, body], { endAfterWriting: true });
+  t.notRegex(answer, /access_token/);
+  const res = await instance.token({ grant_type: 'client_credentials' }, { authorization: basic('billing', secret) });
+  t.is(res.status, 200);
 });
 
 test('garbage never produces a 500', async (t) => {
