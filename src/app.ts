@@ -12,9 +12,9 @@ export function createApp(deps: Deps): Koa {
   app.silent = true;
   app.use(requestLog(deps.log));
   app.use(errorMiddleware(deps.log, deps.config.issuer, (error) => deps.database.reportError(error)));
-  app.use(async (ctx, next) => {
-    ctx.set('X-Content-Type-Options', 'nosniff');
-    await next();
+  app.use((ctx, next) => {
+    ctx.response.set('X-Content-Type-Options', 'nosniff');
+    return next();
   });
   app.use(routes(deps).middleware());
   app.use(notFound);

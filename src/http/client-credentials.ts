@@ -17,7 +17,7 @@ export interface PresentedClient {
 
 /** What the request presents, from its Authorization header or its body. */
 export async function readClientCredentials(ctx: Context, deps: CallerDeps, params: FormParams): Promise<PresentedClient> {
-  const authorization = ctx.get('authorization');
+  const authorization = ctx.request.get('authorization');
   const presented = presentedCredentials(authorization ? decodeBasic(authorization) : undefined, params);
   const name = await presentedName(presented, async (iss) => trustIndex(await deps.state.trust(), deps.jwksKeys).forIssuer(iss).length > 0);
   return { presented, name };

@@ -21,9 +21,9 @@ export function requestId(ctx: Context): string {
 export function requestLog(log: Logger): Middleware {
   return async (ctx, next) => {
     const started = performance.now();
-    const id = acceptedRequestId(ctx.get('x-request-id'));
+    const id = acceptedRequestId(ctx.req.headers['x-request-id']);
     (ctx.state as { requestId?: string }).requestId = id;
-    ctx.set('X-Request-Id', id);
+    ctx.response.set('X-Request-Id', id);
     try {
       await next();
     } finally {

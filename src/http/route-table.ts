@@ -24,8 +24,9 @@ export class RouteTable {
 
   middleware(): Middleware {
     return (ctx, next) => {
-      const methods = this.routes.get(normalised(ctx.path));
-      const handler = methods?.get(ctx.method) ?? methods?.get('*');
+      const { request } = ctx;
+      const methods = this.routes.get(normalised(request.path));
+      const handler = methods?.get(request.method) ?? methods?.get('*');
       return handler ? handler(ctx, next) : next();
     };
   }

@@ -41,7 +41,7 @@ export function auditTokenRequests(guard: AuditVolumeGuard): Middleware {
 
 function record(guard: AuditVolumeGuard, ctx: Context, error?: unknown): void {
   const refusal = error === undefined ? undefined : (toOAuthError(error) ?? error);
-  const event = tokenRequestEvent(tokenRequestTrace(ctx), ctx.ip, refusal, requestId(ctx));
+  const event = tokenRequestEvent(tokenRequestTrace(ctx), ctx.request.ip, refusal, requestId(ctx));
   guard.record(recordable(event), refusal instanceof OAuthError && refusal.error === 'slow_down');
 }
 

@@ -11,40 +11,47 @@ export type TokenEndpointDeps = CallerDeps & GrantDeps;
 
 export const MAX_FORM_BYTES = 32 * 1024;
 
+// The middleware below reach the request and response directly (ctx.request, ctx.response) rather
+// than through ctx's delegating accessors, and pass next()'s promise on rather than awaiting it:
+// they run for every token, and each saves the event loop a little.
+
 /** Token responses are never cached (RFC 6749 §5.1), errors included. */
-export const noStore: Middleware = async (ctx, next) => {
-  ctx.set('Cache-Control', 'no-store');
-  ctx.set('Pragma', 'no-cache');
-  await next();
+export const noStore: Middleware = (ctx, next) => {
+  ctx.response.set('Cache-Control', 'no-store');
+  ctx.response.set('Pragma', 'no-cache');
+  return next();
 };
 
-export const requireForm: Middleware = async (ctx, next) => {
-  if (!isFormContentType(ctx.get('content-type') || undefined)) {
+export const requireForm: Middleware = (ctx, next) => {
+  const { headers } = ctx.req;
+  if (!isFormContentType(headers['content-type'])) {
     throw invalidRequest('the request must be application/x-www-form-urlencoded');
   }
-  const encoding = ctx.get('content-encoding').trim().toLowerCase();
+  const encoding = headers['content-encoding']?.trim().toLowerCase();
   if (encoding && encoding !== 'identity') throw invalidRequest('the request body must not be compressed', 415);
-  await next();
+  return next();
 };
 
 export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
   return async (ctx) => {
     const seen = tokenRequestTrace(ctx);
-    rejectCredentialsInQuery(ctx.querystring);
+    const { request } = ctx;
+    const ip = request.ip;
+    rejectCredentialsInQuery(request.querystring);
     const params = parseForm(rawBody(ctx));
     const grant = pickGrant(params);
     seen.grantType = grant.grantType;
     const client = await readClientCredentials(ctx, deps, params);
     seen.presented = client.presented;
-    refuseIfThrottled(deps, ctx.ip, client);
-    seen.result = await countingFailures(deps, ctx.ip, client, async () => {
+    refuseIfThrottled(deps, ip, client);
+    seen.result = await countingFailures(deps, ip, client, async () => {
       if (grant.clientAuthentication === 'required' || presentsCredentials(client.presented)) {
         seen.caller = await authenticateCaller(deps, client.presented, grant.grantType, seen.grant);
         requireGrantAllowed(seen.caller.app, grant);
       }
-      return grant.handle({ params, caller: seen.caller, clientId: client.presented.clientId, ip: ctx.ip, trace: seen.grant }, deps);
+      return grant.handle({ params, caller: seen.caller, clientId: client.presented.clientId, ip, trace: seen.grant }, deps);
     });
-    ctx.body = seen.result.response;
+    ctx.response.body = seen.result.response;
   };
 }
 
