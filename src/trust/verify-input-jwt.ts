@@ -2,6 +2,7 @@
 import { compactVerify, errors, type CompactJWSHeaderParameters } from 'jose';
 import type { KeyObject, webcrypto } from 'node:crypto';
 import { inspectJson } from './json-members.ts';
+import { VerifiedSignatures } from './verified-signatures.ts';
 
 export const MAX_INPUT_JWT_BYTES = 16 * 1024;
 /** Claims nest a few levels at most (Kubernetes tokens: 3); deeper input only costs the code that walks it. */
@@ -12,6 +13,7 @@ export const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS
 export const AUDIENCE_MISMATCH = 'aud does not name this issuer';
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
+const verifiedSignatures = new VerifiedSignatures();
 
 export interface InputJwtPolicy {
   /** the source's allowlist; intersected with ASYMMETRIC_ALGS */
@@ -89,15 +91,18 @@ export async function verifyInputJwt(token: string, policy: InputJwtPolicy, reso
   const kid = header.kid as string | undefined;
   const candidates = await resolveKeys({ kid, alg: alg as string });
   if (candidates.length === 0) throw new InputJwtError(`no trusted key${kid ? ` with kid ${kid.slice(0, 80)}` : ''}`, undefined, true);
-  const source = await firstVerifying(token, alg as string, candidates);
+  const digest = verifiedSignatures.digest(token);
+  const remembered = verifiedSignatures.verifiedBy(digest, alg as string, candidates, nowMs);
+  const verifier = remembered ?? (await firstVerifying(token, alg as string, candidates));
   const claims = decodeObject(payloadPart, 'payload');
   try {
     checkClaims(claims, policy, nowMs / 1000);
   } catch (error) {
-    if (error instanceof InputJwtError) error.verifiedBy = source;
+    if (error instanceof InputJwtError) error.verifiedBy = verifier.source;
     throw error;
   }
-  return { header: header as CompactJWSHeaderParameters, claims: claims as VerifiedInputJwt['claims'], source };
+  if (!remembered) verifiedSignatures.remember(digest, verifier.key, alg as string, claims.exp as number, nowMs);
+  return { header: header as CompactJWSHeaderParameters, claims: claims as VerifiedInputJwt['claims'], source: verifier.source };
 }
 
 function printableAlg(alg: unknown): string {
@@ -120,11 +125,11 @@ function decodeObject(part: string, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-async function firstVerifying(token: string, alg: string, candidates: VerificationKey[]): Promise<string> {
+async function firstVerifying(token: string, alg: string, candidates: VerificationKey[]): Promise<VerificationKey> {
   for (const candidate of candidates) {
     try {
       await compactVerify(token, candidate.key, { algorithms: [alg] });
-      return candidate.source;
+      return candidate;
     } catch (error) {
       if (!(error instanceof errors.JOSEError)) throw error;
     }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type JWTPayload } from 'jose';
 import { InputJwtError, verifyInputJwt, type InputJwtPolicy, type KeyResolver } from '../../src/trust/verify-input-jwt.ts';
 
@@ -187,4 +187,38 @@ test('a key bound elsewhere (not returned by the resolver) does not verify', asy
 
 test('an oversized JWT is refused before any parsing', async (t) => {
   await refused(t, `${b64({ alg: 'RS256' })}.${'A'.repeat(20_000)}.AAAA`, /too large/);
+});
+
+test('a JWT presented again is accepted again, and its claims are checked on every presentation', async (t) => {
+  const token = await sign('ES256', claims({ jti: 'again' }));
+  const resolver = trusting((await pair('ES256')).publicKey);
+  t.is((await verifyInputJwt(token, policy(), resolver, NOW * 1000)).claims.jti, 'again');
+  t.is((await verifyInputJwt(token, policy(), resolver, NOW * 1000 + 1000)).claims.jti, 'again');
+  // exp is NOW + 300 with 60 s of leeway
+  const late = await t.throwsAsync(verifyInputJwt(token, policy(), resolver, (NOW + 400) * 1000), { instanceOf: InputJwtError });
+  t.regex(late!.reason, /expired/);
+  const elsewhere = await t.throwsAsync(verifyInputJwt(token, policy({ issuer: 'https://other.example' }), resolver, NOW * 1000), { instanceOf: InputJwtError });
+  t.regex(elsewhere!.reason, /iss not trusted/);
+});
+
+test('a JWT that verified before is refused once its key is no longer trusted, and checked afresh against a re-imported key', async (t) => {
+  const token = await sign('RS256', claims({ jti: 'rotated' }));
+  const { publicKey } = await pair('RS256');
+  t.is((await verifyInputJwt(token, policy(), trusting(publicKey), NOW * 1000)).source, 'cert:ci');
+  // the source now publishes another key under the same kid
+  const other = (await generateKeyPair('RS256')).publicKey as unknown as KeyObject;
+  await refused(t, token, /signature does not verify/, policy(), trusting(other));
+  // the same key, imported anew (a JWKS fetched again): a new object, so the signature is checked again, and holds
+  const reimported = createPublicKey(await exportSPKI(publicKey));
+  t.is((await verifyInputJwt(token, policy(), async () => [{ key: reimported, source: 'jwks:ci' }], NOW * 1000)).source, 'jwks:ci');
+});
+
+test('a JWT altered after it verified is refused', async (t) => {
+  const token = await sign('ES256', claims({ jti: 'altered' }));
+  const resolver = trusting((await pair('ES256')).publicKey);
+  await verifyInputJwt(token, policy(), resolver, NOW * 1000);
+  const [header, payload, signature] = token.split('.') as [string, string, string];
+  const flipped = `${signature.slice(0, 10)}${signature[10] === 'A' ? 'B' : 'A'}${signature.slice(11)}`;
+  await refused(t, `${header}.${payload}.${flipped}`, /signature does not verify/, policy(), resolver);
+  await refused(t, `${header}.${b64(claims({ jti: 'altered', sub: 'someone-else' }))}.${signature}`, /signature does not verify/, policy(), resolver);
 });
