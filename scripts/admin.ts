@@ -1,4 +1,5 @@
 // npm run admin -- <command> [options]   (see README: "Admin CLI")
+import '../src/wasm-baseline.ts';
 import { ConfigError, environmentWithDotenv, loadConfig } from '../src/config.ts';
 import { runAdminCli } from '../src/admin/cli.ts';
 

@@ -1,4 +1,5 @@
 // Process entry: config → database → migrations → workers → listen; graceful shutdown.
+import './wasm-baseline.ts';
 import cluster from 'node:cluster';
 import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
