@@ -23,6 +23,7 @@ export class CachedState {
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: (() => void)[] = [];
+  private readonly catchUps: (() => Promise<void>)[] = [];
   private readonly maps = {
     applications: new Map<string, Promise<Application | null>>(),
     accounts: new Map<string, Promise<ServiceAccount | null>>(),
@@ -76,6 +77,15 @@ export class CachedState {
     this.listeners.push(listener);
   }
 
+  /**
+   * Runs before the caches of a new version are dropped: what an admin change recorded elsewhere
+   * in its transaction (the revocations of a deleted application's tokens) is then in force
+   * before anything of the new state is served (the application created again under its name).
+   */
+  catchUpBeforeChange(catchUp: () => Promise<void>): void {
+    this.catchUps.push(catchUp);
+  }
+
   async start(): Promise<void> {
     this.version = await readStateVersion(this.db);
     this.timer = setInterval(() => void this.poll(), this.pollMs);
@@ -92,6 +102,7 @@ export class CachedState {
       const version = await readStateVersion(this.db);
       if (version === this.version) return false;
       this.version = version;
+      for (const catchUp of this.catchUps) await catchUp();
       this.invalidate();
       return true;
     } catch (error) {

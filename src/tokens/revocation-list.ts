@@ -101,6 +101,13 @@ export class RevocationList {
     this.prune();
   }
 
+  /** Reads now what was recorded until now; never rejects. */
+  async catchUp(): Promise<void> {
+    // a poll under way may have read before the moment that matters: one more after it
+    await this.polling;
+    await this.poll();
+  }
+
   private poll(): Promise<void> {
     // one poll at a time: a slow database never piles them up
     this.polling ??= this.refresh()
