@@ -26,6 +26,8 @@ export function formBody(limit: number): Middleware {
 }
 
 export function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  // a request gone before anyone listened would never say so again
+  if (req.destroyed || req.readableEnded) return Promise.reject(new BodyError(400, 'request.aborted'));
   const header = req.headers['content-length'];
   const declared = header === undefined ? undefined : Number(header);
   if (declared !== undefined && declared > limit) {
@@ -45,7 +47,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<string> {
         req.resume();
         reject(error);
       } else {
-        resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8'));
+        const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, received).toString('utf8');
+        // a byte-order mark some clients put first is not part of the first parameter's name
+        resolve(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
       }
     };
     const onData = (chunk: Buffer) => {

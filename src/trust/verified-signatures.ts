@@ -20,7 +20,8 @@ const MAX_ENTRY_MS = 10 * 60_000;
  * only while that same object is still among the keys trusted for the JWT, so a JWKS fetched anew,
  * a certificate removed or a source deleted makes it miss. Only the signature check is skipped: the
  * header rules and the claims are checked on every presentation. An entry lasts until the JWT's
- * exp, 10 minutes at most; the oldest is dropped beyond `maxEntries`. A failure is never remembered.
+ * exp, 10 minutes at most; beyond `maxEntries` the least recently used goes. A failure is never
+ * remembered.
  */
 export class VerifiedSignatures {
   private readonly secret = randomBytes(32).toString('hex');
@@ -41,17 +42,32 @@ export class VerifiedSignatures {
       return undefined;
     }
     if (entry.alg !== alg) return undefined;
-    return candidates.find((candidate) => candidate.key === entry.key);
+    const candidate = candidates.find((c) => c.key === entry.key);
+    if (candidate) {
+      // the most recently used go last: a burst of new JWTs evicts the idle ones, not those in use
+      this.entries.delete(digest);
+      this.entries.set(digest, entry);
+    }
+    return candidate;
   }
 
   remember(digest: string, key: Key, alg: string, expSeconds: number, nowMs: number): void {
     const until = Math.min(expSeconds * 1000, nowMs + MAX_ENTRY_MS);
     if (until <= nowMs) return;
     this.entries.delete(digest);
+    this.dropExpired(nowMs);
     if (this.entries.size >= this.maxEntries) {
       const oldest = this.entries.keys().next().value;
       if (oldest !== undefined) this.entries.delete(oldest);
     }
     this.entries.set(digest, { key, alg, until });
+  }
+
+  /** Lapsed entries at the head go, so that they hold no retired key object until they are evicted. */
+  private dropExpired(nowMs: number): void {
+    for (const [digest, entry] of this.entries) {
+      if (entry.until > nowMs) return;
+      this.entries.delete(digest);
+    }
   }
 }

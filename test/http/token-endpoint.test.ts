@@ -302,6 +302,11 @@ test('a body that arrives in pieces, split inside a parameter, is read whole', a
   t.regex(answer, /"access_token":"/);
 });
 
+test('a byte-order mark before the form is not part of the first parameter', async (t) => {
+  const res = await instance.token(`\uFEFFgrant_type=client_credentials&client_id=billing&client_secret=${encodeURIComponent(secret)}`);
+  t.is(res.status, 200);
+});
+
 test('a client that stops short of its Content-Length and hangs up gets no token, and the server carries on', async (t) => {
   const body = `grant_type=client_credentials&client_id=billing&client_secret=${encodeURIComponent(secret)}`;
   const head = `POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length + 50}\r\n\r\n`;

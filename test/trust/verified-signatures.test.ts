@@ -40,6 +40,18 @@ test('the cache is bounded: beyond its size the oldest entry goes', (t) => {
   t.truthy(cache.verifiedBy(c, 'ES256', [candidate], NOW));
 });
 
+test('an entry in use outlives idle ones when the cache is full', (t) => {
+  const cache = new VerifiedSignatures(2);
+  const [a, b, c] = ['a', 'b', 'c'].map((token) => cache.digest(token)) as [string, string, string];
+  cache.remember(a, key, 'ES256', NOW / 1000 + 300, NOW);
+  cache.remember(b, key, 'ES256', NOW / 1000 + 300, NOW);
+  t.truthy(cache.verifiedBy(a, 'ES256', [candidate], NOW));
+  cache.remember(c, key, 'ES256', NOW / 1000 + 300, NOW);
+  t.truthy(cache.verifiedBy(a, 'ES256', [candidate], NOW));
+  t.is(cache.verifiedBy(b, 'ES256', [candidate], NOW), undefined);
+  t.truthy(cache.verifiedBy(c, 'ES256', [candidate], NOW));
+});
+
 test('the digest stands for the JWT without holding it, and differs between processes', (t) => {
   const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln';
   const one = new VerifiedSignatures().digest(token);
