@@ -60,7 +60,7 @@ export async function buildDeps(config: Config, log: Logger, kek: Buffer, option
 
   const revocations = new RevocationList(db, log, options.pollMs);
   joinRevocationRelay(revocations);
-  state.catchUpBeforeChange(() => revocations.catchUp());
+  state.catchUpBeforeReading(() => revocations.catchUp());
   await state.start();
   const keys = await LiveKeystore.open(db, kek, state, log);
   await revocations.start();

@@ -78,12 +78,17 @@ export class CachedState {
   }
 
   /**
-   * Runs before the caches of a new version are dropped: what an admin change recorded elsewhere
-   * in its transaction (the revocations of a deleted application's tokens) is then in force
-   * before anything of the new state is served (the application created again under its name).
+   * Runs before the state is read from the database (a cache miss) and before the caches of a new
+   * version are dropped: what an admin change recorded beside the state (the revocations of a
+   * deleted application's tokens) is then in force before anything of a newer state is served (the
+   * application created again under its name). Must not reject.
    */
-  catchUpBeforeChange(catchUp: () => Promise<void>): void {
+  catchUpBeforeReading(catchUp: () => Promise<void>): void {
     this.catchUps.push(catchUp);
+  }
+
+  private async caughtUp(): Promise<void> {
+    for (const catchUp of this.catchUps) await catchUp();
   }
 
   async start(): Promise<void> {
@@ -102,7 +107,7 @@ export class CachedState {
       const version = await readStateVersion(this.db);
       if (version === this.version) return false;
       this.version = version;
-      for (const catchUp of this.catchUps) await catchUp();
+      await this.caughtUp();
       this.invalidate();
       return true;
     } catch (error) {
@@ -124,7 +129,7 @@ export class CachedState {
     const hit = map.get(key);
     if (hit) return hit;
     if (map.size >= this.maxEntries) map.clear();
-    const loading = load().catch((error: unknown) => {
+    const loading = (this.catchUps.length > 0 ? this.caughtUp().then(load) : load()).catch((error: unknown) => {
       map.delete(key);
       throw error;
     });
