@@ -1,4 +1,4 @@
-import { hash, randomBytes } from 'node:crypto';
+import { keyedDigest } from './keyed-digest.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -12,16 +12,14 @@ interface Entry {
 
 /**
  * Remembers, for a bounded time, that a presented secret verified against one credential, so a
- * client presenting the same secret again skips argon2. Entries are keyed by a SHA-256 of a
- * per-process random key followed by the secret (the secret itself is never kept; a one-shot hash
- * costs a fifth of an HMAC object, and a lookup key needs no more). An entry's credential is
- * `<name>#<stored hash>`, the name being what the caller presented (its client_id, or client_id
- * and username), so a rotation or re-hash makes old entries miss without any clearing, an admin
- * change to anything else leaves them alone, and a secret presented under another name is a
- * stranger.
+ * client presenting the same secret again skips argon2. Entries are keyed by the secret's keyed
+ * digest (the secret itself is never kept). An entry's credential is `<name>#<stored hash>`, the
+ * name being what the caller presented (its client_id, or client_id and username), so a rotation
+ * or re-hash makes old entries miss without any clearing, an admin change to anything else leaves
+ * them alone, and a secret presented under another name is a stranger.
  */
 export class VerifiedSecretCache {
-  private readonly key = randomBytes(32).toString('hex');
+  private readonly keyed = keyedDigest();
   private readonly entries = new Map<string, Entry>();
 
   constructor(
@@ -32,7 +30,7 @@ export class VerifiedSecretCache {
 
   /** The keyed digest of a secret: what stands for the secret in memory. */
   digest(secret: string): string {
-    return hash('sha256', this.key + secret, 'base64url');
+    return this.keyed(secret);
   }
 
   has(credential: string, secret: string, now = Date.now()): boolean {

@@ -23,7 +23,7 @@ export class CachedState {
   private version = -1;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: (() => void)[] = [];
-  private readonly catchUps: (() => Promise<void>)[] = [];
+  private catchUp: (() => Promise<void>) | undefined;
   private readonly maps = {
     applications: new Map<string, Promise<Application | null>>(),
     accounts: new Map<string, Promise<ServiceAccount | null>>(),
@@ -84,11 +84,7 @@ export class CachedState {
    * application created again under its name). Must not reject.
    */
   catchUpBeforeReading(catchUp: () => Promise<void>): void {
-    this.catchUps.push(catchUp);
-  }
-
-  private async caughtUp(): Promise<void> {
-    for (const catchUp of this.catchUps) await catchUp();
+    this.catchUp = catchUp;
   }
 
   async start(): Promise<void> {
@@ -107,7 +103,7 @@ export class CachedState {
       const version = await readStateVersion(this.db);
       if (version === this.version) return false;
       this.version = version;
-      await this.caughtUp();
+      await this.catchUp?.();
       this.invalidate();
       return true;
     } catch (error) {
@@ -129,7 +125,7 @@ export class CachedState {
     const hit = map.get(key);
     if (hit) return hit;
     if (map.size >= this.maxEntries) map.clear();
-    const loading = (this.catchUps.length > 0 ? this.caughtUp().then(load) : load()).catch((error: unknown) => {
+    const loading = (this.catchUp ? this.catchUp().then(load) : load()).catch((error: unknown) => {
       map.delete(key);
       throw error;
     });

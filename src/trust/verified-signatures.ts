@@ -1,5 +1,5 @@
-import { hash, randomBytes } from 'node:crypto';
 import type { KeyObject, webcrypto } from 'node:crypto';
+import { keyedDigest } from '../secrets/keyed-digest.ts';
 
 type Key = KeyObject | webcrypto.CryptoKey;
 
@@ -15,22 +15,22 @@ const MAX_ENTRY_MS = 10 * 60_000;
 
 /**
  * JWTs whose signature verified, for JWTs presented again and again: a Kubernetes or CI token is
- * reused for its whole lifetime. An entry is keyed by a SHA-256 of a per-process random key and the
- * whole JWT (the JWT itself is never kept) and remembers the key object that verified it; it counts
- * only while that same object is still among the keys trusted for the JWT, so a JWKS fetched anew,
- * a certificate removed or a source deleted makes it miss. Only the signature check is skipped: the
+ * reused for its whole lifetime. An entry is keyed by the keyed digest of the whole JWT (the JWT
+ * itself is never kept) and remembers the key object that verified it; it counts only while that
+ * same object is still among the keys trusted for the JWT, so a JWKS fetched anew, a certificate
+ * removed or a source deleted makes it miss. Only the signature check is skipped: the
  * header rules and the claims are checked on every presentation. An entry lasts until the JWT's
  * exp, 10 minutes at most; beyond `maxEntries` the least recently used goes. A failure is never
  * remembered.
  */
 export class VerifiedSignatures {
-  private readonly secret = randomBytes(32).toString('hex');
+  private readonly keyed = keyedDigest();
   private readonly entries = new Map<string, Entry>();
 
   constructor(private readonly maxEntries = 10_000) {}
 
   digest(token: string): string {
-    return hash('sha256', this.secret + token, 'base64url');
+    return this.keyed(token);
   }
 
   /** The candidate that verified this JWT before, if it is still trusted and the entry is live. */
