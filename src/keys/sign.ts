@@ -1,8 +1,9 @@
 // Compact JWS signing with node:crypto and KeyObjects: the token path's one hot cryptographic step.
 // jose (WebCrypto) stays for verifying what callers send; signing our own tokens this way skips
 // WebCrypto's per-call key and buffer conversions.
-import { constants, sign, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
+import { constants, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 import type { SigningAlg } from '../config.ts';
+import { keyHandle, SigningThreads, type KeyHandle } from './signing-threads.ts';
 
 export interface SigningKey {
   kid: string;
@@ -20,17 +21,31 @@ function signInput(alg: SigningAlg, key: KeyObject): KeyObject | SignKeyObjectIn
   return key;
 }
 
+/**
+ * The process's signing threads. An ES256 or EdDSA signature takes tens of microseconds: one thread
+ * keeps up with any load this process can take, and a thread that is already busy receives the next
+ * batch without being woken. An RSA signature takes hundreds: a second thread takes batches while
+ * the first is busy.
+ */
+const THREADS: Record<SigningAlg, SigningThreads> = (() => {
+  const fast = new SigningThreads(1);
+  const rsa = new SigningThreads(2);
+  return { ES256: fast, EdDSA: fast, RS256: rsa, PS256: rsa };
+})();
+
 /** Signs JWTs with one key; each `typ` gets its protected header serialised once. */
 export class JwsSigner {
   private readonly headers = new Map<string, string>();
-  private readonly input: KeyObject | SignKeyObjectInput;
+  private readonly handle: KeyHandle;
+  private readonly threads: SigningThreads;
 
   constructor(
     readonly signingKey: SigningKey,
     /** since when it signs (for the key-age metric) */
     readonly activatedAt: Date | null = null,
   ) {
-    this.input = signInput(signingKey.alg, signingKey.key);
+    this.threads = THREADS[signingKey.alg];
+    this.handle = keyHandle({ digest: DIGEST[signingKey.alg], input: signInput(signingKey.alg, signingKey.key) });
   }
 
   get kid(): string {
@@ -48,9 +63,7 @@ export class JwsSigner {
    */
   sign(typ: string, claims: Record<string, unknown>): Promise<string> {
     const data = `${this.header(typ)}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-    return new Promise((resolve, reject) => {
-      sign(DIGEST[this.alg], Buffer.from(data), this.input, (error, signature) => (error ? reject(error) : resolve(`${data}.${signature.toString('base64url')}`)));
-    });
+    return this.threads.sign(this.handle, data).then((signature) => `${data}.${signature}`);
   }
 
   private header(typ: string): string {

@@ -37,14 +37,15 @@ export const inlineArgon2: Argon2Engine = {
 /** How much lower than serving argon2 runs (Linux nice levels; 10 gives it about a tenth of a busy core). */
 export const ARGON2_NICENESS = 10;
 
-// Plain JavaScript, evaluated in each worker thread: no loader or build step is involved.
+// Plain JavaScript, evaluated in each worker thread: no loader or build step is involved, and no
+// require(), which a thread started with --input-type=module would not have.
 const THREAD_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const argon2 = require(workerData.module);
+const { parentPort, workerData } = process.getBuiltinModule('node:worker_threads');
+const argon2 = process.getBuiltinModule('node:module').createRequire(workerData.module)(workerData.module);
 try {
   // Linux: this thread's id, to lower its own priority; elsewhere argon2 runs at normal priority
-  const tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
-  require('node:os').setPriority(tid, workerData.niceness);
+  const tid = Number(process.getBuiltinModule('node:fs').readlinkSync('/proc/thread-self').split('/').pop());
+  process.getBuiltinModule('node:os').setPriority(tid, workerData.niceness);
 } catch {}
 parentPort.on('message', ({ id, op, hash, secret, params }) => {
   try {

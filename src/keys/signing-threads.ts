@@ -1,0 +1,192 @@
+// Signatures on threads of their own, handed over in batches. Waking a thread costs a system call
+// and, in a virtual machine, an interrupt: libuv's pool pays it for every signature, these threads
+// once for all the signatures one turn of the event loop asked for.
+import type { KeyObject, SignKeyObjectInput } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+
+/** What `node:crypto`'s sign() takes: a digest name (null for EdDSA) and the key with its options. */
+export interface SignatureKey {
+  digest: 'sha256' | null;
+  input: KeyObject | SignKeyObjectInput;
+}
+
+/** A key as the threads know it: by a number, sent along the first time a thread needs it. */
+export interface KeyHandle {
+  readonly id: number;
+  readonly key: SignatureKey;
+}
+
+let nextKeyId = 1;
+
+export function keyHandle(key: SignatureKey): KeyHandle {
+  return { id: nextKeyId++, key };
+}
+
+// Plain JavaScript, evaluated in each thread: no loader or build step is involved, and no require(),
+// which a thread started with --input-type=module would not have.
+export const SIGNING_THREAD_SOURCE = `
+const { parentPort } = process.getBuiltinModule('node:worker_threads');
+const { sign } = process.getBuiltinModule('node:crypto');
+const keys = new Map();
+parentPort.on('message', ({ add, batch, forget }) => {
+  for (const [id, key] of add) keys.set(id, key);
+  const signatures = new Array(batch.length / 2);
+  for (let i = 0; i < batch.length; i += 2) {
+    const key = keys.get(batch[i]);
+    try {
+      signatures[i / 2] = sign(key.digest, Buffer.from(batch[i + 1]), key.input).toString('base64url');
+    } catch (error) {
+      signatures[i / 2] = { error: String(error && error.message) };
+    }
+  }
+  for (const id of forget) keys.delete(id);
+  parentPort.postMessage(signatures);
+});
+`;
+
+interface Waiting {
+  resolve(signature: string): void;
+  reject(error: Error): void;
+}
+
+/** Keys a thread holds at once (more while one batch needs more); one let go is sent again if used again. */
+const KEYS_PER_THREAD = 8;
+
+class SigningThread {
+  private readonly worker: Worker;
+  /** one entry per batch sent, answered in order */
+  private readonly sent: Waiting[][] = [];
+  /** the keys the thread holds, least recently used first, with the number of the batch that last used each */
+  private readonly keys = new Map<number, number>();
+  private batches = 0;
+  pending = 0;
+  dead = false;
+
+  constructor(
+    source: string,
+    private readonly onExit: (thread: SigningThread) => void,
+  ) {
+    this.worker = new Worker(source, { eval: true, name: 'jws-signer' });
+    this.worker.unref();
+    this.worker.on('message', (signatures: (string | { error: string })[]) => this.answered(signatures));
+    this.worker.on('error', (error) => this.fail(error));
+    this.worker.on('exit', () => this.fail(new Error('a signing thread exited')));
+  }
+
+  send(handles: KeyHandle[], data: string[], waiting: Waiting[]): void {
+    const number = ++this.batches;
+    const add: [number, SignatureKey][] = [];
+    const batch: (number | string)[] = new Array(handles.length * 2);
+    for (let i = 0; i < handles.length; i++) {
+      const { id, key } = handles[i]!;
+      const last = this.keys.get(id);
+      if (last === undefined) add.push([id, key]);
+      if (last !== number) {
+        this.keys.delete(id);
+        this.keys.set(id, number);
+      }
+      batch[2 * i] = id;
+      batch[2 * i + 1] = data[i]!;
+    }
+    const forget: number[] = [];
+    for (const [id, last] of this.keys) {
+      if (this.keys.size <= KEYS_PER_THREAD || last === number) break;
+      this.keys.delete(id);
+      forget.push(id);
+    }
+    if (this.sent.length === 0) this.worker.ref();
+    this.sent.push(waiting);
+    this.pending += waiting.length;
+    this.worker.postMessage({ add, batch, forget });
+  }
+
+  async close(): Promise<void> {
+    this.fail(new Error('the signing threads are closed'));
+    await this.worker.terminate();
+  }
+
+  private answered(signatures: (string | { error: string })[]): void {
+    const waiting = this.sent.shift();
+    if (!waiting) return;
+    this.pending -= waiting.length;
+    if (this.sent.length === 0) this.worker.unref();
+    for (let i = 0; i < waiting.length; i++) {
+      const signature = signatures[i];
+      if (typeof signature === 'string') waiting[i]!.resolve(signature);
+      else waiting[i]!.reject(new Error(`signing failed: ${signature?.error ?? 'no answer'}`));
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.dead) return;
+    this.dead = true;
+    for (const waiting of this.sent.splice(0)) for (const w of waiting) w.reject(error);
+    this.pending = 0;
+    this.worker.unref();
+    this.onExit(this);
+  }
+}
+
+/**
+ * Collects the signatures asked for during one turn of the event loop and sends them, as one
+ * message, to the least busy of its threads; each thread signs its batch in order and answers with
+ * one message. Threads start when first needed and do not keep the process alive while idle; one
+ * that dies fails its outstanding signatures and is replaced by the next batch.
+ */
+export class SigningThreads {
+  private readonly threads: SigningThread[] = [];
+  private handles: KeyHandle[] = [];
+  private data: string[] = [];
+  private waiting: Waiting[] = [];
+  private flushScheduled = false;
+
+  constructor(
+    private readonly size: number,
+    /** what each thread runs (tests give one that fails) */
+    private readonly source = SIGNING_THREAD_SOURCE,
+  ) {}
+
+  /** The signature of `data` (base64url) with the handle's key. */
+  sign(handle: KeyHandle, data: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.handles.push(handle);
+      this.data.push(data);
+      this.waiting.push({ resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
+      }
+    });
+  }
+
+  /** Ends the threads; signatures still outstanding are refused. */
+  async close(): Promise<void> {
+    const threads = this.threads.splice(0);
+    await Promise.all(threads.map((t) => t.close()));
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const { handles, data, waiting } = this;
+    this.handles = [];
+    this.data = [];
+    this.waiting = [];
+    try {
+      this.leastBusy().send(handles, data, waiting);
+    } catch (error) {
+      for (const w of waiting) w.reject(error as Error);
+    }
+  };
+
+  private leastBusy(): SigningThread {
+    let best: SigningThread | undefined;
+    for (const thread of this.threads) if (!best || thread.pending < best.pending) best = thread;
+    if (best && (best.pending === 0 || this.threads.length >= this.size)) return best;
+    const thread = new SigningThread(this.source, (dead) => {
+      const at = this.threads.indexOf(dead);
+      if (at >= 0) this.threads.splice(at, 1);
+    });
+    this.threads.push(thread);
+    return thread;
+  }
+}

@@ -1,0 +1,138 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { generateKeyPairSync, verify, type KeyObject } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
+import type { SigningAlg } from '../../src/config.ts';
+import { JwsSigner } from '../../src/keys/sign.ts';
+import { keyHandle, SIGNING_THREAD_SOURCE, SigningThreads, type KeyHandle } from '../../src/keys/signing-threads.ts';
+import { tempDir } from '../helpers/instance.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+function keyPair(alg: SigningAlg): { privateKey: KeyObject; publicKey: KeyObject } {
+  if (alg === 'ES256') return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  if (alg === 'EdDSA') return generateKeyPairSync('ed25519');
+  return generateKeyPairSync('rsa', { modulusLength: 2048 });
+}
+
+const ecHandle = (privateKey: KeyObject): KeyHandle => keyHandle({ digest: 'sha256', input: { key: privateKey, dsaEncoding: 'ieee-p1363' } });
+
+function verifies(publicKey: KeyObject, data: string, signature: string): boolean {
+  return verify('sha256', Buffer.from(data), { key: publicKey, dsaEncoding: 'ieee-p1363' }, Buffer.from(signature, 'base64url'));
+}
+
+for (const alg of ['ES256', 'RS256', 'PS256', 'EdDSA'] as const) {
+  test(`${alg}: tokens asked for in one turn each carry their own claims and a valid signature`, async (t) => {
+    const { privateKey, publicKey } = keyPair(alg);
+    const signer = new JwsSigner({ kid: `k-${alg}`, alg, key: privateKey });
+    const tokens = await Promise.all(Array.from({ length: 40 }, (_, i) => signer.sign('at+jwt', { n: i, sub: `s${i}` })));
+    for (const [i, token] of tokens.entries()) {
+      const { payload, protectedHeader } = await jwtVerify(token, publicKey, { algorithms: [alg], typ: 'at+jwt' });
+      t.is(payload.n, i);
+      t.is(payload.sub, `s${i}`);
+      t.is(protectedHeader.kid, `k-${alg}`);
+    }
+  });
+}
+
+test('RS256 batches spread over two threads still answer each request with its own key and claims', async (t) => {
+  const pairs = [keyPair('RS256'), keyPair('RS256')];
+  const signers = pairs.map((p, i) => new JwsSigner({ kid: `rsa-${i}`, alg: 'RS256', key: p.privateKey }));
+  const asked: Promise<string>[] = [];
+  // several turns of the event loop, so that the second thread is used while the first is busy
+  for (let turn = 0; turn < 6; turn++) {
+    for (let i = 0; i < 8; i++) asked.push(signers[i % 2]!.sign('at+jwt', { turn, i }));
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const tokens = await Promise.all(asked);
+  for (const [at, token] of tokens.entries()) {
+    const kid = decodeProtectedHeader(token).kid!;
+    const { payload } = await jwtVerify(token, pairs[Number(kid.slice(4))]!.publicKey, { algorithms: ['RS256'] });
+    t.deepEqual([payload.turn, payload.i], [Math.floor(at / 8), at % 8]);
+    t.is(kid, `rsa-${at % 2}`);
+  }
+});
+
+test('more keys than a thread holds at once, in one batch and across batches: each signature is made with its own key', async (t) => {
+  const threads = new SigningThreads(1);
+  t.teardown(() => threads.close());
+  const pairs = Array.from({ length: 12 }, () => keyPair('ES256'));
+  const handles = pairs.map((p) => ecHandle(p.privateKey));
+  for (let round = 0; round < 3; round++) {
+    // round 0: all twelve in one batch; later rounds: one key per batch, so that the oldest are let go and sent again
+    const signatures = round === 0 ? await Promise.all(handles.map((h, i) => threads.sign(h, `round ${round} key ${i}`))) : [];
+    if (round > 0) for (const [i, h] of handles.entries()) signatures.push(await threads.sign(h, `round ${round} key ${i}`));
+    for (const [i, signature] of signatures.entries()) {
+      t.true(verifies(pairs[i]!.publicKey, `round ${round} key ${i}`, signature), `round ${round} key ${i}`);
+      t.false(verifies(pairs[(i + 1) % 12]!.publicKey, `round ${round} key ${i}`, signature));
+    }
+  }
+});
+
+test('a signature that fails is refused alone; the others of its batch are made', async (t) => {
+  const threads = new SigningThreads(1);
+  t.teardown(() => threads.close());
+  const good = keyPair('ES256');
+  // an Ed25519 key cannot sign with a SHA-256 digest
+  const wrong = keyHandle({ digest: 'sha256', input: keyPair('EdDSA').privateKey });
+  const handle = ecHandle(good.privateKey);
+  const results = await Promise.allSettled([threads.sign(handle, 'one'), threads.sign(wrong, 'two'), threads.sign(handle, 'three')]);
+  t.is(results[0]!.status, 'fulfilled');
+  t.is(results[1]!.status, 'rejected');
+  t.regex(String((results[1] as PromiseRejectedResult).reason), /signing failed/);
+  t.true(verifies(good.publicKey, 'three', (results[2] as PromiseFulfilledResult<string>).value));
+});
+
+test('a thread that dies fails the signatures it held, and the next batch goes to a new thread', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const marker = join(dir, 'died-once');
+  // the first thread to receive a batch exits; its replacement finds the marker and signs
+  const source = `
+const fs = require('node:fs');
+const { parentPort } = require('node:worker_threads');
+if (!fs.existsSync(${JSON.stringify(marker)})) parentPort.once('message', () => { fs.writeFileSync(${JSON.stringify(marker)}, ''); process.exit(3); });
+else { ${SIGNING_THREAD_SOURCE} }`;
+  const threads = new SigningThreads(1, source);
+  t.teardown(() => threads.close());
+  const { privateKey, publicKey } = keyPair('ES256');
+  const handle = ecHandle(privateKey);
+  const first = await Promise.allSettled([threads.sign(handle, 'a'), threads.sign(handle, 'b')]);
+  t.deepEqual(
+    first.map((r) => r.status),
+    ['rejected', 'rejected'],
+  );
+  t.regex(String((first[0] as PromiseRejectedResult).reason), /signing thread exited/);
+  const signature = await threads.sign(handle, 'c');
+  t.true(verifies(publicKey, 'c', signature));
+});
+
+test('closing refuses the signatures still outstanding', async (t) => {
+  const threads = new SigningThreads(2);
+  const { privateKey } = keyPair('RS256');
+  const handle = keyHandle({ digest: 'sha256', input: privateKey });
+  const outstanding = Array.from({ length: 20 }, (_, i) => threads.sign(handle, String(i)));
+  await new Promise((resolve) => setImmediate(resolve));
+  await threads.close();
+  const results = await Promise.allSettled(outstanding);
+  t.true(results.some((r) => r.status === 'rejected' && /closed/.test(String(r.reason))));
+});
+
+test('a process waits for its outstanding signature, and exits once nothing else is left to do', async (t) => {
+  const dir = tempDir();
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const script = `
+import { generateKeyPairSync } from 'node:crypto';
+import { JwsSigner } from ${JSON.stringify(join(root, 'src/keys/sign.ts'))};
+const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const token = await new JwsSigner({ kid: 'k', alg: 'ES256', key: privateKey }).sign('at+jwt', { hello: 'world' });
+console.log(JSON.stringify({ token, jwk: publicKey.export({ format: 'jwk' }) }));`;
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, timeout: 60_000 });
+  const { token, jwk } = JSON.parse(stdout) as { token: string; jwk: Record<string, string> };
+  t.is(decodeJwt(token).hello, 'world');
+  await t.notThrowsAsync(jwtVerify(token, await importJWK({ ...jwk, alg: 'ES256' }), { algorithms: ['ES256'] }));
+});
