@@ -28,7 +28,7 @@ export const SIGNING_THREAD_SOURCE = `
 const { parentPort } = process.getBuiltinModule('node:worker_threads');
 const { sign } = process.getBuiltinModule('node:crypto');
 const keys = new Map();
-parentPort.on('message', ({ add, batch, forget }) => {
+parentPort.on('message', ({ number, add, batch, forget }) => {
   for (const [id, key] of add) keys.set(id, key);
   const signatures = new Array(batch.length / 2);
   for (let i = 0; i < batch.length; i += 2) {
@@ -40,9 +40,15 @@ parentPort.on('message', ({ add, batch, forget }) => {
     }
   }
   for (const id of forget) keys.delete(id);
-  parentPort.postMessage(signatures);
+  parentPort.postMessage({ number, signatures });
 });
 `;
+
+/** A thread's answer to batch `number`: a signature, or why it failed, for each entry in order. */
+interface Answer {
+  number: number;
+  signatures: (string | { error: string })[];
+}
 
 interface Waiting {
   resolve(signature: string): void;
@@ -54,10 +60,10 @@ const KEYS_PER_THREAD = 8;
 
 class SigningThread {
   private readonly worker: Worker;
-  /** one entry per batch sent, answered in order */
-  private readonly sent: Waiting[][] = [];
+  /** the batches sent and not yet answered, oldest first */
+  private readonly sent: { number: number; waiting: Waiting[] }[] = [];
   /** the keys the thread holds, least recently used first, with the number of the batch that last used each */
-  private readonly keys = new Map<number, number>();
+  private keys = new Map<number, number>();
   private batches = 0;
   pending = 0;
   dead = false;
@@ -68,36 +74,40 @@ class SigningThread {
   ) {
     this.worker = new Worker(source, { eval: true, name: 'jws-signer' });
     this.worker.unref();
-    this.worker.on('message', (signatures: (string | { error: string })[]) => this.answered(signatures));
+    this.worker.on('message', (answer: Answer) => this.answered(answer));
     this.worker.on('error', (error) => this.fail(error));
     this.worker.on('exit', () => this.fail(new Error('a signing thread exited')));
   }
 
+  /** Sends one batch; if it cannot be sent (a key that cannot be copied to the thread), throws and changes nothing. */
   send(handles: KeyHandle[], data: string[], waiting: Waiting[]): void {
-    const number = ++this.batches;
+    const number = this.batches + 1;
     const add: [number, SignatureKey][] = [];
+    const used = new Map(this.keys);
     const batch: (number | string)[] = new Array(handles.length * 2);
     for (let i = 0; i < handles.length; i++) {
       const { id, key } = handles[i]!;
-      const last = this.keys.get(id);
+      const last = used.get(id);
       if (last === undefined) add.push([id, key]);
       if (last !== number) {
-        this.keys.delete(id);
-        this.keys.set(id, number);
+        used.delete(id);
+        used.set(id, number);
       }
       batch[2 * i] = id;
       batch[2 * i + 1] = data[i]!;
     }
     const forget: number[] = [];
-    for (const [id, last] of this.keys) {
-      if (this.keys.size <= KEYS_PER_THREAD || last === number) break;
-      this.keys.delete(id);
+    for (const [id, last] of used) {
+      if (used.size <= KEYS_PER_THREAD || last === number) break;
+      used.delete(id);
       forget.push(id);
     }
+    this.worker.postMessage({ number, add, batch, forget });
+    this.batches = number;
+    this.keys = used;
     if (this.sent.length === 0) this.worker.ref();
-    this.sent.push(waiting);
+    this.sent.push({ number, waiting });
     this.pending += waiting.length;
-    this.worker.postMessage({ add, batch, forget });
   }
 
   async close(): Promise<void> {
@@ -105,9 +115,13 @@ class SigningThread {
     await this.worker.terminate();
   }
 
-  private answered(signatures: (string | { error: string })[]): void {
-    const waiting = this.sent.shift();
-    if (!waiting) return;
+  private answered({ number, signatures }: Answer): void {
+    if (this.sent[0]?.number !== number) {
+      this.fail(new Error('a signing thread answered out of turn'));
+      void this.worker.terminate();
+      return;
+    }
+    const { waiting } = this.sent.shift()!;
     this.pending -= waiting.length;
     if (this.sent.length === 0) this.worker.unref();
     for (let i = 0; i < waiting.length; i++) {
@@ -120,7 +134,7 @@ class SigningThread {
   private fail(error: Error): void {
     if (this.dead) return;
     this.dead = true;
-    for (const waiting of this.sent.splice(0)) for (const w of waiting) w.reject(error);
+    for (const { waiting } of this.sent.splice(0)) for (const w of waiting) w.reject(error);
     this.pending = 0;
     this.worker.unref();
     this.onExit(this);
@@ -139,6 +153,7 @@ export class SigningThreads {
   private data: string[] = [];
   private waiting: Waiting[] = [];
   private flushScheduled = false;
+  private closed = false;
 
   constructor(
     private readonly size: number,
@@ -148,6 +163,7 @@ export class SigningThreads {
 
   /** The signature of `data` (base64url) with the handle's key. */
   sign(handle: KeyHandle, data: string): Promise<string> {
+    if (this.closed) return Promise.reject(new Error('the signing threads are closed'));
     return new Promise((resolve, reject) => {
       this.handles.push(handle);
       this.data.push(data);
@@ -161,6 +177,12 @@ export class SigningThreads {
 
   /** Ends the threads; signatures still outstanding are refused. */
   async close(): Promise<void> {
+    this.closed = true;
+    const waiting = this.waiting;
+    this.handles = [];
+    this.data = [];
+    this.waiting = [];
+    for (const w of waiting) w.reject(new Error('the signing threads are closed'));
     const threads = this.threads.splice(0);
     await Promise.all(threads.map((t) => t.close()));
   }
@@ -168,13 +190,15 @@ export class SigningThreads {
   private readonly flush = (): void => {
     this.flushScheduled = false;
     const { handles, data, waiting } = this;
+    if (waiting.length === 0) return;
     this.handles = [];
     this.data = [];
     this.waiting = [];
     try {
       this.leastBusy().send(handles, data, waiting);
     } catch (error) {
-      for (const w of waiting) w.reject(error as Error);
+      const refused = new Error(`a signing batch could not be sent: ${(error as { message?: string }).message ?? String(error)}`);
+      for (const w of waiting) w.reject(refused);
     }
   };
 

@@ -111,15 +111,31 @@ else { ${SIGNING_THREAD_SOURCE} }`;
   t.true(verifies(publicKey, 'c', signature));
 });
 
-test('closing refuses the signatures still outstanding', async (t) => {
+test('a batch that cannot be sent (a key that cannot be copied to the thread) is refused, and later batches are answered correctly', async (t) => {
+  const threads = new SigningThreads(1);
+  t.teardown(() => threads.close());
+  const { privateKey, publicKey } = keyPair('ES256');
+  const uncopyable = keyHandle({ digest: 'sha256', input: new Proxy(privateKey, {}) });
+  await t.throwsAsync(threads.sign(uncopyable, 'a'), { message: /could not be cloned/ });
+  const handle = ecHandle(privateKey);
+  const [b, c] = await Promise.all([threads.sign(handle, 'b'), threads.sign(handle, 'c')]);
+  t.true(verifies(publicKey, 'b', b));
+  t.true(verifies(publicKey, 'c', c));
+  t.true(verifies(publicKey, 'd', await threads.sign(handle, 'd')));
+});
+
+test('closing refuses the signatures still outstanding, those asked for in the same turn, and any asked for later', async (t) => {
   const threads = new SigningThreads(2);
   const { privateKey } = keyPair('RS256');
   const handle = keyHandle({ digest: 'sha256', input: privateKey });
-  const outstanding = Array.from({ length: 20 }, (_, i) => threads.sign(handle, String(i)));
+  const sent = Array.from({ length: 20 }, (_, i) => threads.sign(handle, String(i)));
   await new Promise((resolve) => setImmediate(resolve));
+  const sameTurn = threads.sign(handle, 'same turn');
   await threads.close();
-  const results = await Promise.allSettled(outstanding);
+  const results = await Promise.allSettled(sent);
   t.true(results.some((r) => r.status === 'rejected' && /closed/.test(String(r.reason))));
+  await t.throwsAsync(sameTurn, { message: /closed/ });
+  await t.throwsAsync(threads.sign(handle, 'later'), { message: /closed/ });
 });
 
 test('a process waits for its outstanding signature, and exits once nothing else is left to do', async (t) => {
