@@ -27,11 +27,9 @@ function signInput(alg: SigningAlg, key: KeyObject): KeyObject | SignKeyObjectIn
  * batch without being woken. An RSA signature takes hundreds: a second thread takes batches while
  * the first is busy.
  */
-const THREADS: Record<SigningAlg, SigningThreads> = (() => {
-  const fast = new SigningThreads(1);
-  const rsa = new SigningThreads(2);
-  return { ES256: fast, EdDSA: fast, RS256: rsa, PS256: rsa };
-})();
+const ellipticCurveThreads = new SigningThreads(1);
+const rsaThreads = new SigningThreads(2);
+const THREADS: Record<SigningAlg, SigningThreads> = { ES256: ellipticCurveThreads, EdDSA: ellipticCurveThreads, RS256: rsaThreads, PS256: rsaThreads };
 
 /** Signs JWTs with one key; each `typ` gets its protected header serialised once. */
 export class JwsSigner {

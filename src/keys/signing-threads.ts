@@ -55,6 +55,8 @@ interface Waiting {
   reject(error: Error): void;
 }
 
+const closedError = () => new Error('the signing threads are closed');
+
 /** Keys a thread holds at once (more while one batch needs more); one let go is sent again if used again. */
 const KEYS_PER_THREAD = 8;
 
@@ -66,7 +68,7 @@ class SigningThread {
   private keys = new Map<number, number>();
   private batches = 0;
   pending = 0;
-  dead = false;
+  private dead = false;
 
   constructor(
     source: string,
@@ -111,7 +113,7 @@ class SigningThread {
   }
 
   async close(): Promise<void> {
-    this.fail(new Error('the signing threads are closed'));
+    this.fail(closedError());
     await this.worker.terminate();
   }
 
@@ -163,7 +165,7 @@ export class SigningThreads {
 
   /** The signature of `data` (base64url) with the handle's key. */
   sign(handle: KeyHandle, data: string): Promise<string> {
-    if (this.closed) return Promise.reject(new Error('the signing threads are closed'));
+    if (this.closed) return Promise.reject(closedError());
     return new Promise((resolve, reject) => {
       this.handles.push(handle);
       this.data.push(data);
@@ -182,7 +184,7 @@ export class SigningThreads {
     this.handles = [];
     this.data = [];
     this.waiting = [];
-    for (const w of waiting) w.reject(new Error('the signing threads are closed'));
+    for (const w of waiting) w.reject(closedError());
     const threads = this.threads.splice(0);
     await Promise.all(threads.map((t) => t.close()));
   }
