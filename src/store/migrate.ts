@@ -25,7 +25,7 @@ export interface Migration {
   checksum: string;
 }
 
-interface AppliedRow {
+export interface AppliedRow {
   migration_name: string;
   checksum: string;
   finished_at: unknown;
@@ -66,28 +66,40 @@ function hasMigrationsTable(db: Database.Database): boolean {
 
 /** True when the migration is recorded as applied, unchanged; anything else is decided under the write lock. */
 function isApplied(db: Database.Database, migration: Migration): boolean {
-  const rows = db
+  return recordedAsApplied(historyOf(db, migration), migration);
+}
+
+function historyOf(db: Database.Database, migration: Migration): AppliedRow[] {
+  return db
     .prepare('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" WHERE migration_name = ?')
     .all(migration.name) as AppliedRow[];
+}
+
+/** A quick look, without the lock: true when the history records the migration applied, unchanged. */
+function recordedAsApplied(rows: AppliedRow[], migration: Migration): boolean {
   const live = rows.filter((row) => row.rolled_back_at === null);
   return live.length === 1 && live[0]!.finished_at !== null && live[0]!.checksum === migration.checksum;
 }
 
-function applyOne(db: Database.Database, migration: Migration): boolean {
-  const rows = db
-    .prepare('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" WHERE migration_name = ?')
-    .all(migration.name) as AppliedRow[];
+/**
+ * What the history (read under the lock) says of a migration: true when it still has to run, false
+ * when it ran; throws when it failed earlier or was edited since it ran, as Prisma Migrate refuses to.
+ */
+export function mustApply(rows: AppliedRow[], migration: Migration): boolean {
   const live = rows.filter((row) => row.rolled_back_at === null);
   if (live.some((row) => row.finished_at === null)) {
     throw new Error(`migration ${migration.name} failed earlier and is not marked rolled back; resolve it before starting`);
   }
   const done = live.find((row) => row.finished_at !== null);
-  if (done) {
-    if (done.checksum !== migration.checksum) {
-      throw new Error(`migration ${migration.name} was changed after it was applied (checksum mismatch)`);
-    }
-    return false;
+  if (!done) return true;
+  if (done.checksum !== migration.checksum) {
+    throw new Error(`migration ${migration.name} was changed after it was applied (checksum mismatch)`);
   }
+  return false;
+}
+
+function applyOne(db: Database.Database, migration: Migration): boolean {
+  if (!mustApply(historyOf(db, migration), migration)) return false;
   const startedAt = prismaTimestamp();
   db.exec(migration.sql);
   db.prepare(
