@@ -3,6 +3,7 @@
 // provisions an application and a service account, then drives each scenario for a bounded time.
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,8 +18,30 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PORT = Number(process.env.BENCH_PORT ?? 3917);
 const dir = mkdtempSync(join(tmpdir(), 'tokenmint-bench-'));
+// BENCH_DATABASE_URL=postgresql://…: the bench runs over a temporary database it makes on that server
+const postgresServer = process.env.BENCH_DATABASE_URL;
+const postgresDatabase = postgresServer ? `tokenmint_bench_${randomBytes(5).toString('hex')}` : undefined;
+const databaseUrl = postgresServer ? Object.assign(new URL(postgresServer), { pathname: `/${postgresDatabase}` }).toString() : `file:${join(dir, 'bench.db')}`;
 // throttling off: the wrong-secret scenario measures argon2, not the throttle
-const env = { ...process.env, DATABASE_URL: `file:${join(dir, 'bench.db')}`, PORT: String(PORT), HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_FAILURES_PER_MINUTE: '0' };
+const env = {
+  ...process.env,
+  DATABASE_URL: databaseUrl,
+  ...(postgresServer && !process.env.KEY_ENCRYPTION_KEY ? { KEY_ENCRYPTION_KEY: randomBytes(32).toString('base64') } : {}),
+  PORT: String(PORT),
+  HOST: '127.0.0.1',
+  LOG_LEVEL: 'warn',
+  AUTH_FAILURES_PER_MINUTE: '0',
+};
+
+async function onPostgresServer(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: postgresServer });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
 const url = `http://127.0.0.1:${PORT}`;
 const ISSUER = `http://localhost:${PORT}`;
 
@@ -82,7 +105,16 @@ async function eventLoopDelay(): Promise<string> {
   return `   event-loop stall max ${highest('max')} p99 ${highest('p99')}`;
 }
 
-function issuedCount(): number {
+async function issuedCount(): Promise<number> {
+  if (postgresServer) {
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      return Number((await client.query("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'token.issued'")).rows[0].n);
+    } finally {
+      await client.end();
+    }
+  }
   const db = new Database(join(dir, 'bench.db'), { readonly: true, fileMustExist: true });
   try {
     return (db.prepare("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'token.issued'").get() as { n: number }).n;
@@ -93,10 +125,10 @@ function issuedCount(): number {
 
 /** The count once the server's writers have flushed what they queued (they write every 250 ms). */
 async function settledIssuedCount(): Promise<number> {
-  let last = issuedCount();
+  let last = await issuedCount();
   for (let i = 0; i < 20; i++) {
     await new Promise((r) => setTimeout(r, 400));
-    const now = issuedCount();
+    const now = await issuedCount();
     if (now === last) return now;
     last = now;
   }
@@ -122,6 +154,7 @@ function guessingRequest(request: autocannon.Request): autocannon.Request {
   return { ...request, headers: { ...request.headers, authorization: `Basic ${Buffer.from(`guess-${id}:${secret}`).toString('base64')}`, 'x-forwarded-for': `198.51.${randomBytes(1)[0]}.${randomBytes(1)[0]}` } };
 }
 
+if (postgresServer) await onPostgresServer(`CREATE DATABASE "${postgresDatabase}"`);
 const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 try {
   await waitReady();
@@ -138,7 +171,9 @@ try {
 
   // warm-up: JIT, caches and the first argon2 verification of each credential
   await autocannon({ url: `${url}/token`, connections: 4, duration: 2, method: 'POST', headers: { ...form, authorization: basicAuth }, body: 'grant_type=client_credentials' });
-  console.log(`tokenmint bench: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), WORKERS=${process.env.WORKERS ?? 'default'}, ${CONNECTIONS} connections, ${SECONDS}s each`);
+  console.log(
+    `tokenmint bench: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), WORKERS=${process.env.WORKERS ?? 'default'}, ${CONNECTIONS} connections, ${SECONDS}s each, store ${postgresServer ? 'PostgreSQL' : 'SQLite'}`,
+  );
   await run('client_credentials, client_secret_basic', '/token', { method: 'POST', headers: { ...form, authorization: basicAuth }, body: 'grant_type=client_credentials' });
   await run('client_credentials, service account', '/token', {
     method: 'POST',
@@ -191,6 +226,7 @@ try {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
   rmSync(dir, { recursive: true, force: true });
+  if (postgresServer) await onPostgresServer(`DROP DATABASE IF EXISTS "${postgresDatabase}" WITH (FORCE)`);
 }
 
 // on servers of their own (ports BENCH_PORT + 1 and + 2), once the first has stopped

@@ -3,6 +3,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultMaxConnections } from './fd-limit.ts';
+import { redactedUrl } from './store/postgres-url.ts';
 
 /** The longest access-token lifetime any setting allows: whatever was issued has expired this long after. */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
@@ -46,8 +47,13 @@ const schema = z.object({
   ISSUER_URL: issuerUrl.optional(),
   DATABASE_URL: z
     .string()
-    .regex(/^file:.+/, { message: 'must be a SQLite file URL such as file:./data/tokenmint.db' })
+    .regex(/^(file:.+|postgres(ql)?:\/\/.+)/i, { message: 'must be a SQLite file URL such as file:./data/tokenmint.db, or a PostgreSQL URL such as postgresql://user:password@host:5432/tokenmint' })
+    .refine((url) => !/^postgres/i.test(url) || URL.canParse(url), { message: 'is not a valid PostgreSQL URL' })
+    .refine((url) => !/^postgres/i.test(url) || /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(new URL(url).searchParams.get('schema') ?? 'public'), {
+      message: 'schema= must be a plain identifier (letters, digits, _)',
+    })
     .default('file:./data/tokenmint.db'),
+  DATABASE_POOL_SIZE: int(1, 1000).default(5),
   KEY_ENCRYPTION_KEY: keyEncryptionKey.optional(),
   SIGNING_ALG: z.enum(SIGNING_ALGS, { message: `must be one of ${SIGNING_ALGS.join(', ')}` }).default('RS256'),
   ACCESS_TOKEN_TTL: int(30, MAX_ACCESS_TOKEN_TTL_SECONDS).default(600),
@@ -81,12 +87,24 @@ const schema = z.object({
   METRICS_PORT: int(1, 65535).optional(),
 });
 
+export type DatabaseConfig =
+  | { readonly kind: 'sqlite'; readonly file: string }
+  | {
+      readonly kind: 'postgresql';
+      /** as configured, password included: never logged (see redactedUrl) */
+      readonly url: string;
+      /** connections each process keeps to the database, at most */
+      readonly poolSize: number;
+    };
+
 export interface Config {
   readonly port: number;
   readonly host: string;
   readonly issuer: string;
   readonly databaseUrl: string;
-  /** absolute path of the SQLite file */
+  /** where the store lives: a SQLite file, or a PostgreSQL database shared by several nodes */
+  readonly database: DatabaseConfig;
+  /** absolute path of the SQLite file; empty on PostgreSQL */
   readonly databaseFile: string;
   /** the directory holding the database (and a generated key-encryption key) */
   readonly dataDir: string;
@@ -152,7 +170,8 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     throw new ConfigError(
       result.error.issues.map((issue) => {
         const name = String(issue.path[0]);
-        const shown = SECRET_VARIABLES.has(name) ? 'value not shown' : `got ${JSON.stringify(present[name])}`;
+        const value = name === 'DATABASE_URL' ? redactedUrl(String(present[name])) : present[name];
+        const shown = SECRET_VARIABLES.has(name) ? 'value not shown' : `got ${JSON.stringify(value)}`;
         return `${name}: ${issue.message} (${shown})`;
       }),
     );
@@ -161,14 +180,22 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   if (c.METRICS_PORT !== undefined && c.METRICS_PORT === c.PORT) {
     throw new ConfigError([`METRICS_PORT: must differ from PORT (got ${JSON.stringify(present.METRICS_PORT)})`]);
   }
-  const databaseFile = resolveFilePath(c.DATABASE_URL.slice('file:'.length), cwd);
+  const postgres = /^postgres/i.test(c.DATABASE_URL);
+  if (postgres && !c.KEY_ENCRYPTION_KEY) {
+    throw new ConfigError([
+      'KEY_ENCRYPTION_KEY: must be set when DATABASE_URL is a PostgreSQL URL: every node decrypts the same signing keys, so every node needs the same key (openssl rand -base64 32)',
+    ]);
+  }
+  const databaseFile = postgres ? '' : resolveFilePath(c.DATABASE_URL.slice('file:'.length), cwd);
+  const database: DatabaseConfig = postgres ? { kind: 'postgresql', url: c.DATABASE_URL, poolSize: c.DATABASE_POOL_SIZE } : { kind: 'sqlite', file: databaseFile };
   return Object.freeze({
     port: c.PORT,
     host: c.HOST,
     issuer: c.ISSUER_URL ?? `http://localhost:${c.PORT}`,
     databaseUrl: c.DATABASE_URL,
+    database: Object.freeze(database),
     databaseFile,
-    dataDir: databaseFile.slice(0, databaseFile.lastIndexOf('/')) || '/',
+    dataDir: postgres ? resolveFilePath('data', cwd) : databaseFile.slice(0, databaseFile.lastIndexOf('/')) || '/',
     keyEncryptionKey: c.KEY_ENCRYPTION_KEY ? Buffer.from(c.KEY_ENCRYPTION_KEY, 'base64') : undefined,
     signingAlg: c.SIGNING_ALG,
     accessTokenTtl: c.ACCESS_TOKEN_TTL,

@@ -3,12 +3,13 @@ import './wasm-baseline.ts';
 import cluster from 'node:cluster';
 import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { prepare } from './prepare.ts';
+import { DatabaseUnavailableError, prepare } from './prepare.ts';
 import { enableMetrics, WORKER_SLOT_VARIABLE } from './metrics/process-metrics.ts';
 import { scheduleHousekeeping } from './store/housekeeping.ts';
 import { answerPings, watchWorkers } from './cluster-watch.ts';
 import { KeyEncryptionKeyError, readKeyEncryptionKey } from './keys/key-encryption-key.ts';
 import { DatabaseFileError } from './store/sqlite-file.ts';
+import { LockTimeoutError } from './store/migrate-postgres.ts';
 import { relayRevocations } from './tokens/revocation-relay.ts';
 import { scheduleKeyLifecycle } from './keys/schedule.ts';
 
@@ -111,7 +112,7 @@ try {
   if (cluster.isPrimary) await runPrimary(config, log);
   else await runServer(config, log, readKeyEncryptionKey(config.keyEncryptionKey, config.dataDir).key);
 } catch (error) {
-  if (error instanceof DatabaseFileError || error instanceof KeyEncryptionKeyError) {
+  if (error instanceof DatabaseFileError || error instanceof KeyEncryptionKeyError || error instanceof DatabaseUnavailableError || error instanceof LockTimeoutError) {
     // the operator's to fix: one clear line, no stack
     log.fatal(error.message);
     console.error(`tokenmint: ${error.message}`);

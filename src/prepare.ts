@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import type { Config } from './config.ts';
+import type { Config, DatabaseConfig } from './config.ts';
 import { readableByOthers } from './file-modes.ts';
 import { keyEncryptionKeyPath, provideKeyEncryptionKey } from './keys/key-encryption-key.ts';
 import { Keystore } from './keys/keystore.ts';
@@ -8,15 +8,26 @@ import { ensureActiveSigningKey } from './keys/provision.ts';
 import { listSigningKeys } from './store/keys.ts';
 import type { Logger } from './logger.ts';
 import { migrate } from './store/migrate.ts';
-import { createPrisma } from './store/prisma.ts';
+import pg from 'pg';
+import { MIGRATION_LOCK, migratePostgres, withAdvisoryLock } from './store/migrate-postgres.ts';
+import { clientConfig, postgresTarget, redactedUrl } from './store/postgres-url.ts';
+import { createPrisma, POSTGRES_CONNECT_TIMEOUT_MS, type Db } from './store/prisma.ts';
+import { describeStorageError } from './store/storage-errors.ts';
 import { DatabaseFileError, integrityProblems, openSqliteFile } from './store/sqlite-file.ts';
 import { stripStoredPrivateKeys } from './trust/certificate-repair.ts';
+
+/** How long a starting node waits for another node's migration (or the first signing key) to finish. */
+const MIGRATION_WAIT_MS = 120_000;
+
+/** The database cannot be reached at start: the operator's to fix, said in one line. */
+export class DatabaseUnavailableError extends Error {}
 
 /**
  * Everything that happens once per deployment start, before any worker serves: the database file
  * (checked, migrated), the key-encryption key, a first signing key. Returns the key-encryption key.
  */
 export async function prepare(config: Config, log: Logger): Promise<Buffer> {
+  if (config.database.kind === 'postgresql') return preparePostgres(config, config.database, log);
   const { fresh, sealedKeys } = prepareDatabaseFile(config, log);
   const kekPath = keyEncryptionKeyPath(config.dataDir);
   if (fresh && !config.keyEncryptionKey && existsSync(kekPath)) {
@@ -29,21 +40,60 @@ export async function prepare(config: Config, log: Logger): Promise<Buffer> {
     log.warn({ path }, 'KEY_ENCRYPTION_KEY is not set: generated one into the data directory; back it up with the database, or set KEY_ENCRYPTION_KEY'),
   );
   warnIfReadableByOthers(log, kek.source === 'KEY_ENCRYPTION_KEY' ? [] : [kek.source]);
-  const db = createPrisma(config.databaseFile);
+  await prepareKeys(createPrisma(config.databaseFile), config, log, kek.key, kek.source);
+  return kek.key;
+}
+
+/** A first signing key when there is none; then a check that the key-encryption key opens the keys. */
+async function prepareKeys(db: Db, config: Config, log: Logger, kek: Buffer, kekSource: string): Promise<void> {
   try {
-    const created = await ensureActiveSigningKey(db, config, kek.key);
+    const created = await ensureActiveSigningKey(db, config, kek);
     if (created) log.info({ kid: created.kid, alg: created.alg }, 'generated the first signing key');
     try {
       // fails here, once, when the key-encryption key is not the one the keys were sealed with
-      await Keystore.load(await listSigningKeys(db), kek.key);
+      await Keystore.load(await listSigningKeys(db), kek);
     } catch (error) {
-      throw new Error(`${(error as Error).message} (the key-encryption key in use comes from ${kek.source})`);
+      throw new Error(`${(error as Error).message} (the key-encryption key in use comes from ${kekSource})`);
     }
     await stripStoredPrivateKeys(db, log);
   } finally {
     await db.$disconnect();
   }
-  return kek.key;
+}
+
+/**
+ * The start of a node on PostgreSQL. Every node may start at the same moment: the first to take the
+ * migration lock (the advisory lock prisma migrate deploy takes too) migrates and makes the first
+ * signing key, the others wait for it, find nothing to do, and check the keys open. A node whose
+ * start fails here never serves.
+ */
+async function preparePostgres(config: Config, database: Extract<DatabaseConfig, { kind: 'postgresql' }>, log: Logger): Promise<Buffer> {
+  const kek = config.keyEncryptionKey!;
+  const target = postgresTarget(database.url);
+  const client = new pg.Client(clientConfig(target, { connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }));
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw new DatabaseUnavailableError(`cannot reach the PostgreSQL database ${redactedUrl(database.url)}: ${describeStorageError(error)} (${(error as Error).message})`);
+  }
+  try {
+    await withAdvisoryLock(
+      client,
+      MIGRATION_LOCK,
+      async () => {
+        const applied = await migratePostgres(client, target.schema);
+        if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+        await prepareKeys(createPrisma(database, undefined, 1), config, log, kek, 'KEY_ENCRYPTION_KEY');
+      },
+      MIGRATION_WAIT_MS,
+      () => log.info('another node is migrating the database or making its first key: waiting for it'),
+    );
+  } finally {
+    await client.end().catch(() => {});
+  }
+  return kek;
 }
 
 /** Opens (or creates) the database file, refuses a corrupt one, and applies pending migrations. */

@@ -3,9 +3,12 @@ import type { Config } from '../config.ts';
 import { SecretHasher } from '../secrets/hasher.ts';
 import { listAuditEvents } from '../store/audit.ts';
 import { migrate } from '../store/migrate.ts';
-import { createPrisma } from '../store/prisma.ts';
+import pg from 'pg';
+import { LockTimeoutError, MIGRATION_LOCK, migratePostgres, withAdvisoryLock } from '../store/migrate-postgres.ts';
+import { clientConfig, postgresTarget, redactedUrl } from '../store/postgres-url.ts';
+import { createPrisma, POSTGRES_CONNECT_TIMEOUT_MS } from '../store/prisma.ts';
 import { DatabaseFileError, integrityProblems, openSqliteFile } from '../store/sqlite-file.ts';
-import { describeStorageError, isBusy, isDatabaseError, sqliteCode } from '../store/sqlite-errors.ts';
+import { describeStorageError, isBusy, isDatabaseError, sqliteCode } from '../store/storage-errors.ts';
 import { REQUIRED_OPTIONS_MARKED, refuseRepeatedOptions } from './cli-options.ts';
 import { registerApplicationCommands } from './cli-applications.ts';
 import type { AdminContext } from './context.ts';
@@ -99,7 +102,7 @@ async function runCommand(argv: string[], config: Config, out: Output, err: Outp
   const run = (action: Action) => async (...raw: unknown[]) => {
     const command = raw[raw.length - 1] as Command;
     const options = command.opts() as Record<string, string | string[] | boolean | undefined>;
-    ctx ??= openAdminContext(config, command.optsWithGlobals().init === true, busyTimeoutMs);
+    ctx ??= await openAdminContext(config, command.optsWithGlobals().init === true, busyTimeoutMs);
     const result = await action(ctx, command.args, options);
     out.write(`${render(result, options.json === true)}\n`);
   };
@@ -119,7 +122,11 @@ async function runCommand(argv: string[], config: Config, out: Output, err: Outp
 /** Waits this long for a database another process holds locked (a purge, a migration) before giving up. */
 const ADMIN_BUSY_TIMEOUT_MS = 15_000;
 
-function openAdminContext(config: Config, init: boolean, busyTimeoutMs: number): AdminContext {
+async function openAdminContext(config: Config, init: boolean, busyTimeoutMs: number): Promise<AdminContext> {
+  if (config.database.kind === 'postgresql') {
+    await migrateForAdmin(config.database.url, busyTimeoutMs);
+    return { db: createPrisma(config.database, busyTimeoutMs, 2), hasher: new SecretHasher(config.argon2), config };
+  }
   const sqlite = openSqliteFile(config.databaseFile, { create: init, busyTimeoutMs });
   try {
     migrate(sqlite);
@@ -129,8 +136,22 @@ function openAdminContext(config: Config, init: boolean, busyTimeoutMs: number):
   return { db: createPrisma(config.databaseFile, busyTimeoutMs), hasher: new SecretHasher(config.argon2), config };
 }
 
+/** As the server's start does: a command never works on a schema older than its code. */
+async function migrateForAdmin(url: string, busyTimeoutMs: number): Promise<void> {
+  const target = postgresTarget(url);
+  const client = new pg.Client(clientConfig(target, { connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }));
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    await withAdvisoryLock(client, MIGRATION_LOCK, () => migratePostgres(client, target.schema), busyTimeoutMs);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 function describe(error: unknown, busyTimeoutMs: number): string {
   if (error instanceof AdminError || error instanceof DatabaseFileError) return error.message;
+  if (error instanceof LockTimeoutError) return `${error.message} (a node migrating the database, or prisma migrate deploy); try again`;
   const code = (error as { code?: unknown }).code;
   if (code === 'P2002') return 'that name is already taken';
   if (isBusy(sqliteCode(error))) return `the database stayed locked by another process for ${busyTimeoutMs / 1000} s (a purge, a migration or another command); try again`;
@@ -141,6 +162,11 @@ function describe(error: unknown, busyTimeoutMs: number): string {
 
 /** `check`: the full integrity check; a damaged database is a failure (exit 1) naming what is wrong. */
 async function checkDatabase(ctx: AdminContext): Promise<View> {
+  if (ctx.config.database.kind === 'postgresql') {
+    // PostgreSQL checks its own pages as it reads them; amcheck (pg_amcheck) checks them all
+    await ctx.db.$queryRawUnsafe('SELECT 1');
+    return { database: redactedUrl(ctx.config.database.url), integrity: 'PostgreSQL: reachable and migrated; pg_amcheck checks its files' };
+  }
   const sqlite = openSqliteFile(ctx.config.databaseFile, { create: false });
   try {
     const problems = integrityProblems(sqlite, 'full');

@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import { OAuthError, temporarilyUnavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { describeStorageError, isDatabaseError } from '../store/sqlite-errors.ts';
+import { describeStorageError, isDatabaseError } from '../store/storage-errors.ts';
 
 /**
  * OAuthError → its status and JSON body; a database failure → logged, 503 (the caller may retry,

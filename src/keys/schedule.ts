@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { JOB_LOCKS } from '../store/node-lock.ts';
 import { runPeriodically, type PeriodicJob } from '../store/periodic-job.ts';
 import { advanceKeyLifecycle, keySettings } from './lifecycle.ts';
 
@@ -14,7 +15,7 @@ function interval(config: Config): number {
  */
 export function scheduleKeyLifecycle(config: Config, log: Logger, kek: Buffer, clock: () => Date = () => new Date(), everyMs = interval(config)): PeriodicJob {
   const settings = keySettings(config);
-  return runPeriodically(config.databaseFile, everyMs, log, 'the signing-key schedule failed; it runs again shortly', async (db) => {
+  return runPeriodically(config.database, JOB_LOCKS.keyLifecycle, everyMs, log, 'the signing-key schedule failed; it runs again shortly', async (db) => {
     for (const change of await advanceKeyLifecycle(db, kek, settings, clock())) log.info({ kid: change.kid }, change.action);
   });
 }

@@ -1,5 +1,5 @@
 import { busyTimeoutOf, type Db, type Tx } from './prisma.ts';
-import { isBusy, sqliteCode } from './sqlite-errors.ts';
+import { isBusy, sqliteCode } from './storage-errors.ts';
 import { bumpStateVersion } from './state-version.ts';
 
 const TRANSACTION_LIMITS = { maxWait: 15_000, timeout: 15_000 };

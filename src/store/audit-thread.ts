@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { INSERT_AUDIT_EVENT, TOUCH_APP_PASSWORD, type AuditRow, type PasswordUseRow } from './audit-rows.ts';
-import { needsReconnect } from './sqlite-errors.ts';
+import { needsReconnect } from './storage-errors.ts';
 
 export interface ThreadOptions {
   file: string;

@@ -1,6 +1,6 @@
 import type { Logger } from '../logger.ts';
 import { metrics } from '../metrics/recorder.ts';
-import { describeStorageError } from './sqlite-errors.ts';
+import { describeStorageError } from './storage-errors.ts';
 import type { AuditEvent } from './types.ts';
 
 /** Where batches are written (the audit thread's connection: store/audit-sink.ts). */

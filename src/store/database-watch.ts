@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import type { Logger } from '../logger.ts';
 import type { Db } from './prisma.ts';
-import { describeStorageError, needsReconnect, sqliteCode } from './sqlite-errors.ts';
+import { describeStorageError, needsReconnect, sqliteCode } from './storage-errors.ts';
 
 export interface DatabaseFileHealth {
   /** false when the file at the configured path is not the one this process has open */
@@ -31,12 +31,14 @@ export class DatabaseWatch {
 
   constructor(
     private readonly db: Db,
-    private readonly path: string,
+    /** the SQLite file; null on PostgreSQL, whose pool reconnects on its own */
+    private readonly path: string | null,
     private readonly log: Logger,
   ) {}
 
   /** Call once the connection is open; then checks the file every `checkMs`. */
   start(checkMs = 1000): void {
+    if (this.path === null) return;
     this.opened = identity(this.path);
     this.timer = setInterval(() => this.checkFile(), checkMs);
     this.timer.unref();
@@ -53,7 +55,7 @@ export class DatabaseWatch {
   /** Told of a failed query: reconnects (at most once a second) when a new connection may help. */
   reportError(error: unknown): void {
     const code = sqliteCode(error);
-    if (!needsReconnect(code) || this.reconnecting || Date.now() - this.lastReconnect < RECONNECT_PAUSE_MS) return;
+    if (this.path === null || !needsReconnect(code) || this.reconnecting || Date.now() - this.lastReconnect < RECONNECT_PAUSE_MS) return;
     // a new connection to a removed or replaced file would open (or create) another database
     this.checkFile();
     if (!this.file.ok) return;
@@ -69,6 +71,7 @@ export class DatabaseWatch {
 
   /** Compares the file at the path with the one opened; logs each change of verdict once. */
   checkFile(): void {
+    if (this.path === null) return;
     const now = identity(this.path);
     const reason = !now
       ? `the database file ${this.path} was removed while the server runs; restore it and restart tokenmint`

@@ -4,6 +4,7 @@ import { purgeAuditEventBatch } from './audit.ts';
 import { purgeUsedAssertionBatch } from './replay.ts';
 import { purgeRevocationBatch } from './revocations.ts';
 import type { Db } from './prisma.ts';
+import { JOB_LOCKS } from './node-lock.ts';
 import { runPeriodically, type PeriodicJob } from './periodic-job.ts';
 
 const HOUR_MS = 3_600_000;
@@ -24,7 +25,7 @@ const DEFAULTS: PurgeOptions = { batchSize: 2000, pauseMs: 50 };
  * primary's event loop, which hands out every new connection) for more than a few milliseconds.
  */
 export function scheduleHousekeeping(config: Config, log: Logger): PeriodicJob {
-  return runPeriodically(config.databaseFile, HOUR_MS, log, 'housekeeping failed; it runs again within the hour', async (db) => {
+  return runPeriodically(config.database, JOB_LOCKS.housekeeping, HOUR_MS, log, 'housekeeping failed; it runs again within the hour', async (db) => {
     const removed = await purgeExpired(db, config.auditRetentionDays, new Date());
     if (removed.auditEvents > 0) log.info({ removed: removed.auditEvents }, 'purged expired audit events');
   });

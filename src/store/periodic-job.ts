@@ -1,4 +1,6 @@
+import type { DatabaseConfig } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { runAlone } from './node-lock.ts';
 import { createPrisma, type Db } from './prisma.ts';
 
 export interface PeriodicJob {
@@ -7,16 +9,17 @@ export interface PeriodicJob {
 
 /**
  * Runs `job` now and every `everyMs` on a connection of its own, one run at a time (a slow run
- * delays the next, never overlaps it). A failure is logged with `failure` and the job runs again
- * at its next turn. `stop` waits for a run in progress and closes the connection.
+ * delays the next, never overlaps it), and on PostgreSQL on one node at a time: a turn another node
+ * is running under the job's lock (`lock`) is skipped here. A failure is logged with `failure` and
+ * the job runs again at its next turn. `stop` waits for a run in progress and closes the connection.
  */
-export function runPeriodically(databaseFile: string, everyMs: number, log: Logger, failure: string, job: (db: Db) => Promise<void>): PeriodicJob {
-  const db = createPrisma(databaseFile);
+export function runPeriodically(database: DatabaseConfig, lock: number, everyMs: number, log: Logger, failure: string, job: (db: Db) => Promise<void>): PeriodicJob {
+  const db = createPrisma(database, undefined, 2);
   let running: Promise<void> = Promise.resolve();
   const run = () => {
     running = running.then(async () => {
       try {
-        await job(db);
+        await runAlone(database, lock, () => job(db));
       } catch (error) {
         log.error({ err: error }, failure);
       }

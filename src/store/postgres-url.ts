@@ -1,4 +1,4 @@
-import type { ClientConfig } from 'pg';
+import type { PoolConfig } from 'pg';
 
 /** How to reach a PostgreSQL database named by a `postgresql://` URL. */
 export interface PostgresTarget {
@@ -23,7 +23,7 @@ export function postgresTarget(databaseUrl: string): PostgresTarget {
  * The driver's settings for a target: unqualified names (raw statements, the migrations) resolve in
  * the configured schema, as Prisma's generated queries do.
  */
-export function clientConfig(target: PostgresTarget, extra: ClientConfig = {}): ClientConfig {
+export function clientConfig(target: PostgresTarget, extra: PoolConfig = {}): PoolConfig {
   return {
     connectionString: target.connectionString,
     ...(target.schema ? { options: `-c search_path=${quoteIdentifier(target.schema)}` } : {}),
@@ -37,11 +37,13 @@ export function quoteIdentifier(name: string): string {
 
 /** The URL with its password hidden, for logs and error messages. */
 export function redactedUrl(databaseUrl: string): string {
+  if (!isPostgresUrl(databaseUrl)) return databaseUrl;
   try {
     const url = new URL(databaseUrl);
     if (url.password) url.password = '***';
+    if (url.searchParams.has('password')) url.searchParams.set('password', '***');
     return url.toString();
   } catch {
-    return 'postgresql://…';
+    return 'postgresql://… (not shown: it does not parse as a URL)';
   }
 }

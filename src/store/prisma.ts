@@ -1,24 +1,66 @@
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import type { DatabaseConfig } from '../config.ts';
 import { PrismaClient } from './generated/client.ts';
+import { PrismaClient as PostgresPrismaClient } from './generated-postgresql/client.ts';
+import { clientConfig, postgresTarget } from './postgres-url.ts';
 import { BUSY_TIMEOUT_MS } from './sqlite-file.ts';
 
+/**
+ * A client of the store. Prisma generates one client per provider; the two are made from the same
+ * models (prisma/postgresql/schema.prisma is derived from prisma/schema.prisma), so the SQLite
+ * client's type stands for both.
+ */
 export type Db = PrismaClient;
 /** The client inside an interactive transaction. */
 export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$transaction' | '$extends'>;
 
-/** A client of an existing database file: it never creates one (openSqliteFile does, at the first start). */
-export function createPrisma(databaseFile: string, busyTimeoutMs = BUSY_TIMEOUT_MS): PrismaClient {
-  const adapter = new PrismaBetterSqlite3({ url: `file:${databaseFile}`, timeout: busyTimeoutMs, fileMustExist: true });
-  const client = new PrismaClient({ adapter });
-  busyTimeouts.set(client, busyTimeoutMs);
+export type Provider = DatabaseConfig['kind'];
+
+/** How long a connection waits for a PostgreSQL server to answer before the query fails. */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 5000;
+
+interface ClientFacts {
+  provider: Provider;
+  busyTimeoutMs: number;
+}
+
+const facts = new WeakMap<Db, ClientFacts>();
+
+/**
+ * A client of the configured store. A SQLite file must exist (openSqliteFile creates it at the
+ * first start); a PostgreSQL database is reached through a pool of at most `poolSize` connections,
+ * each failing after POSTGRES_CONNECT_TIMEOUT_MS when the server does not answer. A string is a
+ * SQLite file's path.
+ */
+export function createPrisma(database: DatabaseConfig | string, busyTimeoutMs = BUSY_TIMEOUT_MS, poolSize?: number): PrismaClient {
+  const target: DatabaseConfig = typeof database === 'string' ? { kind: 'sqlite', file: database } : database;
+  let client: PrismaClient;
+  if (target.kind === 'sqlite') {
+    client = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${target.file}`, timeout: busyTimeoutMs, fileMustExist: true }) });
+  } else {
+    const pg = postgresTarget(target.url);
+    const pool = clientConfig(pg, {
+      max: poolSize ?? target.poolSize,
+      connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
+      idleTimeoutMillis: 30_000,
+    });
+    // an idle connection the server closed (a restart) is dropped from the pool; the next query opens another
+    const adapter = new PrismaPg(pool, { schema: pg.schema, onPoolError: () => {}, onConnectionError: () => {} });
+    client = new PostgresPrismaClient({ adapter }) as unknown as PrismaClient;
+  }
+  facts.set(client, { provider: target.kind, busyTimeoutMs });
   return client;
 }
 
-const busyTimeouts = new WeakMap<Db, number>();
+/** The provider behind a client, or behind the client of a transaction (which forwards Prisma's own field). */
+export function providerOf(db: Db | Tx): Provider {
+  return facts.get(db as Db)?.provider ?? ((db as { _activeProvider?: string })._activeProvider === 'postgresql' ? 'postgresql' : 'sqlite');
+}
 
 /** How long a client waits for a lock another process holds (what callers may spend retrying, in all). */
 export function busyTimeoutOf(db: Db): number {
-  return busyTimeouts.get(db) ?? BUSY_TIMEOUT_MS;
+  return facts.get(db)?.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
 }
 
 export { Prisma } from './generated/client.ts';

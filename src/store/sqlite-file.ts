@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { describeStorageError, sqliteCode } from './sqlite-errors.ts';
+import { describeStorageError, sqliteCode } from './storage-errors.ts';
 
 export const BUSY_TIMEOUT_MS = 5000;
 

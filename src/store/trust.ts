@@ -1,5 +1,6 @@
 import type { Db, Tx } from './prisma.ts';
 import { jsonObject } from './json.ts';
+import { overwriteWhatIsRemoved } from './secure-delete.ts';
 import type { VerificationCertificate } from './types.ts';
 
 export type NewCertificate = Pick<VerificationCertificate, 'name' | 'pem' | 'fingerprint' | 'jwk' | 'notBefore' | 'expiresAt' | 'issuer' | 'subjectPrefix'>;
@@ -60,7 +61,7 @@ export async function listCertificatesWithPrivateText(db: Db | Tx): Promise<Veri
 
 /** Replaces a certificate's stored PEM; SQLite overwrites the old text instead of leaving it in free pages. */
 export async function replaceCertificatePem(tx: Tx, id: number, pem: string): Promise<void> {
-  await tx.$executeRawUnsafe('PRAGMA secure_delete = ON');
+  await overwriteWhatIsRemoved(tx);
   await tx.verificationCertificate.update({ where: { id }, data: { pem } });
 }
 
