@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import { FailureLog } from './failure-log.ts';
 import { findApplication, listApplications } from './applications.ts';
 import type { Db } from './prisma.ts';
 import { findAppPassword, findServiceAccount } from './service-accounts.ts';
@@ -24,6 +25,7 @@ export class CachedState {
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: (() => void)[] = [];
   private catchUp: (() => Promise<void>) | undefined;
+  private readonly pollFailures: FailureLog;
   private readonly maps = {
     applications: new Map<string, Promise<Application | null>>(),
     accounts: new Map<string, Promise<ServiceAccount | null>>(),
@@ -37,7 +39,9 @@ export class CachedState {
     private readonly log: Logger,
     private readonly pollMs = 500,
     private readonly maxEntries = 10_000,
-  ) {}
+  ) {
+    this.pollFailures = new FailureLog(log, 'reading the state version failed');
+  }
 
   application(clientId: string): Promise<Application | null> {
     return this.memo(this.maps.applications, clientId, () => findApplication(this.db, clientId));
@@ -101,13 +105,14 @@ export class CachedState {
   async poll(): Promise<boolean> {
     try {
       const version = await readStateVersion(this.db);
+      this.pollFailures.succeeded();
       if (version === this.version) return false;
       this.version = version;
       await this.catchUp?.();
       this.invalidate();
       return true;
     } catch (error) {
-      this.log.error({ err: error }, 'reading the state version failed');
+      this.pollFailures.failed(error);
       return false;
     }
   }

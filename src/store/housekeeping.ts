@@ -19,10 +19,11 @@ export interface PurgeOptions {
 const DEFAULTS: PurgeOptions = { batchSize: 2000, pauseMs: 50 };
 
 /**
- * Deletes audit events older than AUDIT_RETENTION_DAYS, replay records of expired assertions
- * and revocations of expired tokens, now and every hour (primary process only). It deletes in small batches with pauses
- * between them, so that however much has piled up, no statement holds the write lock (or the
- * primary's event loop, which hands out every new connection) for more than a few milliseconds.
+ * Deletes audit events older than AUDIT_RETENTION_DAYS, replay records of expired assertions and
+ * revocations of expired tokens, now and every hour (primary process only; on PostgreSQL, one node
+ * at a time). It deletes in small batches with pauses between them, so that however much has piled
+ * up, no statement holds the write lock (or the primary's event loop, which hands out every new
+ * connection) for more than a few milliseconds.
  */
 export function scheduleHousekeeping(config: Config, log: Logger): PeriodicJob {
   return runPeriodically(config.database, JOB_LOCKS.housekeeping, HOUR_MS, log, 'housekeeping failed; it runs again within the hour', async (db) => {

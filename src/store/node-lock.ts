@@ -3,11 +3,21 @@ import type { DatabaseConfig } from '../config.ts';
 import { clientConfig, postgresTarget } from './postgres-url.ts';
 import { POSTGRES_CONNECT_TIMEOUT_MS } from './prisma.ts';
 
-/** Advisory locks of the jobs that one node at a time runs (Prisma Migrate's own is 72707369). */
+/**
+ * Advisory locks of the jobs one node at a time runs, each the pair (job, schema): deployments in
+ * other schemas of the same database run theirs independently. (Prisma Migrate's lock is 72707369.)
+ */
 export const JOB_LOCKS = {
-  housekeeping: 7_270_736_901,
-  keyLifecycle: 7_270_736_902,
+  housekeeping: 727_073_691,
+  keyLifecycle: 727_073_692,
 } as const;
+
+/** A stable signed 32-bit number for a schema name (FNV-1a), the second half of a job's lock. */
+export function schemaLockKey(schema: string | undefined): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(schema ?? 'public', 'utf8')) hash = Math.imul(hash ^ byte, 0x01000193);
+  return hash | 0;
+}
 
 /**
  * Runs `work` unless another node is running the same job: on PostgreSQL the job's advisory lock is
@@ -17,11 +27,12 @@ export const JOB_LOCKS = {
  */
 export async function runAlone<T>(database: DatabaseConfig, key: number, work: () => Promise<T>): Promise<T | undefined> {
   if (database.kind === 'sqlite') return work();
-  const client = new pg.Client(clientConfig(postgresTarget(database.url), { connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }));
+  const target = postgresTarget(database.url);
+  const client = new pg.Client(clientConfig(target, { connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }));
   client.on('error', () => {});
   try {
     await client.connect();
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]);
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS locked', [key, schemaLockKey(target.schema)]);
     if (!rows[0]!.locked) return undefined;
     return await work();
   } finally {

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.ts';
+import { FailureLog } from '../store/failure-log.ts';
 import type { Db } from '../store/prisma.ts';
 import { revocationsAfter, type RevocationRecord } from '../store/revocations.ts';
 
@@ -32,12 +33,16 @@ export class RevocationList {
   private polling: Promise<void> | undefined;
   private announce: (record: RevocationRecord) => void = () => {};
 
+  private readonly pollFailures: FailureLog;
+
   constructor(
     private readonly db: Db,
     private readonly log: Logger,
     private readonly pollMs = 500,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.pollFailures = new FailureLog(log, 'reading token revocations failed; introspection keeps the revocations it has');
+  }
 
   async start(): Promise<void> {
     await this.refresh();
@@ -111,7 +116,8 @@ export class RevocationList {
   private poll(): Promise<void> {
     // one poll at a time: a slow database never piles them up
     this.polling ??= this.refresh()
-      .catch((error: unknown) => this.log.error({ err: error }, 'reading token revocations failed; introspection keeps the revocations it has'))
+      .then(() => this.pollFailures.succeeded())
+      .catch((error: unknown) => this.pollFailures.failed(error))
       .finally(() => (this.polling = undefined));
     return this.polling;
   }

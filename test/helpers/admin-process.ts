@@ -15,7 +15,14 @@ export function adminProcess(instance: Instance, argv: string[], limitMs = 120_0
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...argv], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: instance.config.databaseUrl, ISSUER_URL: instance.config.issuer, LOG_LEVEL: 'silent' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATABASE_URL: instance.config.databaseUrl,
+        ...(instance.config.keyEncryptionKey ? { KEY_ENCRYPTION_KEY: instance.config.keyEncryptionKey.toString('base64') } : {}),
+        ISSUER_URL: instance.config.issuer,
+        LOG_LEVEL: 'silent',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

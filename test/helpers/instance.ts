@@ -1,3 +1,4 @@
+import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import type { DepsOptions } from '../../src/deps.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { prepare } from '../../src/prepare.ts';
 import { serve, type Serving } from '../../src/serve.ts';
+import { createTestDatabase } from './postgres.ts';
 
 export const TEST_ISSUER = 'https://issuer.tokenmint.test';
 
@@ -34,15 +36,40 @@ export interface Instance {
   close(): Promise<void>;
 }
 
+/** Which store the instances of this run use: TEST_STORE=postgresql runs them on PostgreSQL. */
+export const TEST_STORE: 'sqlite' | 'postgresql' = process.env.TEST_STORE === 'postgresql' ? 'postgresql' : 'sqlite';
+
+const fileDatabase = TEST_STORE === 'postgresql' ? await createTestDatabase('store') : undefined;
+if (fileDatabase) test.after.always(() => fileDatabase.drop());
+const schemas = new Map<string, string>();
+
+function postgresStoreFor(dir: string): Record<string, string> {
+  let schema = schemas.get(dir);
+  if (!schema) {
+    schema = `instance_${schemas.size + 1}`;
+    schemas.set(dir, schema);
+  }
+  return { DATABASE_URL: `${fileDatabase!.url}?schema=${schema}`, KEY_ENCRYPTION_KEY: TEST_KEY_ENCRYPTION_KEY };
+}
+
+/** The key-encryption key of instances on PostgreSQL, where one must be configured. */
+export const TEST_KEY_ENCRYPTION_KEY = Buffer.alloc(32, 0x5a).toString('base64');
+
 /** A fresh data directory with its own SQLite file. */
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'tokenmint-test-'));
 }
 
+/**
+ * The configuration of a test server whose data lives in `dir`: a SQLite file there, or, with
+ * TEST_STORE=postgresql, a schema of its own in this test file's PostgreSQL database (the same
+ * schema for the same directory, as the same file would be).
+ */
 export function testConfig(dir: string, env: Record<string, string> = {}): Config {
+  const store = TEST_STORE === 'postgresql' && env.DATABASE_URL === undefined ? postgresStoreFor(dir) : { DATABASE_URL: `file:${join(dir, 'tokenmint.db')}` };
   return loadConfig(
     {
-      DATABASE_URL: `file:${join(dir, 'tokenmint.db')}`,
+      ...store,
       PORT: '0',
       HOST: '127.0.0.1',
       ISSUER_URL: TEST_ISSUER,

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { ConfigError, loadConfig, type DatabaseConfig } from '../../src/config.ts';
 import { listAuditEvents } from '../../src/store/audit.ts';
 import { MIGRATION_LOCK, migratePostgres, withAdvisoryLock } from '../../src/store/migrate-postgres.ts';
-import { JOB_LOCKS, runAlone } from '../../src/store/node-lock.ts';
+import { JOB_LOCKS, runAlone, schemaLockKey } from '../../src/store/node-lock.ts';
 import { PostgresAuditSink } from '../../src/store/postgres-audit-sink.ts';
 import { createPrisma, providerOf, type Db } from '../../src/store/prisma.ts';
 import { recordFirstUse } from '../../src/store/replay.ts';
@@ -125,10 +125,23 @@ pgSerial('a job runs on one node at a time: while one node holds its lock the ot
   t.is(runs, 1);
 });
 
+pgSerial('deployments in two schemas of one database run their jobs independently; ?schema=public is the default schema', async (t) => {
+  t.is(schemaLockKey('public'), schemaLockKey(undefined));
+  t.not(schemaLockKey('staging'), schemaLockKey(undefined));
+  let release!: () => void;
+  const holding = new Promise<void>((resolve) => (release = resolve));
+  const first = runAlone(config, JOB_LOCKS.housekeeping, () => holding.then(() => 'public'));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.is(await runAlone({ kind: 'postgresql', poolSize: 1, url: `${database.url}?schema=public` }, JOB_LOCKS.housekeeping, async () => 'again'), undefined);
+  t.is(await runAlone({ kind: 'postgresql', poolSize: 1, url: `${database.url}?schema=staging` }, JOB_LOCKS.housekeeping, async () => 'staging'), 'staging');
+  release();
+  t.is(await first, 'public');
+});
+
 pgSerial('a job whose process dies lets go of its lock: the server ends the session and another node takes the next turn', async (t) => {
   const holder = await connect(database.url);
   holder.on('error', () => {});
-  await holder.query('SELECT pg_advisory_lock($1)', [JOB_LOCKS.keyLifecycle]);
+  await holder.query('SELECT pg_advisory_lock($1::int, $2::int)', [JOB_LOCKS.keyLifecycle, schemaLockKey(undefined)]);
   t.is(await runAlone(config, JOB_LOCKS.keyLifecycle, async () => 'ran'), undefined);
   // as a kill -9 would: the connection goes without unlocking
   (holder as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
