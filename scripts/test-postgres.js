@@ -35,6 +35,17 @@ export const BOTH_STORES = [
   'test/store/cached-state.test.ts',
 ];
 
+/** The URL with any password hidden: CI logs are read by many. */
+function shown(url) {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(TEST_POSTGRES_URL, not shown: it does not parse as a URL)';
+  }
+}
+
 async function main() {
   const url = process.env.TEST_POSTGRES_URL || 'postgresql://postgres@127.0.0.1:5432/test';
 
@@ -52,7 +63,7 @@ async function main() {
 
   const why = await unreachableBecause();
   if (why !== null) {
-    const message = `PostgreSQL at ${url} is unreachable (${why})`;
+    const message = `PostgreSQL at ${shown(url)} is unreachable (${why})`;
     if (process.env.CI === 'true') {
       console.error(`${message}: under CI=true the PostgreSQL half of the suite must run`);
       process.exit(1);

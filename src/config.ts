@@ -47,10 +47,16 @@ const schema = z.object({
   ISSUER_URL: issuerUrl.optional(),
   DATABASE_URL: z
     .string()
-    .regex(/^(file:.+|postgres(ql)?:\/\/.+)/i, { message: 'must be a SQLite file URL such as file:./data/tokenmint.db, or a PostgreSQL URL such as postgresql://user:password@host:5432/tokenmint' })
-    .refine((url) => !/^postgres/i.test(url) || URL.canParse(url), { message: 'is not a valid PostgreSQL URL' })
-    .refine((url) => !/^postgres/i.test(url) || /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(new URL(url).searchParams.get('schema') ?? 'public'), {
-      message: 'schema= must be a plain identifier (letters, digits, _)',
+    .regex(/^(file:.+|postgres(ql)?:\/\/.+)/, { message: 'must be a SQLite file URL such as file:./data/tokenmint.db, or a PostgreSQL URL such as postgresql://user:password@host:5432/tokenmint' })
+    .superRefine((url, check) => {
+      if (!url.startsWith('postgres')) return;
+      if (!URL.canParse(url)) {
+        check.addIssue({ code: 'custom', message: 'is not a valid PostgreSQL URL' });
+        return;
+      }
+      const params = new URL(url).searchParams;
+      if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(params.get('schema') ?? 'public')) check.addIssue({ code: 'custom', message: 'schema= must be a plain identifier (letters, digits, _)' });
+      if (params.has('options')) check.addIssue({ code: 'custom', message: 'options= is not supported: name the schema with schema=' });
     })
     .default('file:./data/tokenmint.db'),
   DATABASE_POOL_SIZE: int(1, 1000).default(5),
@@ -170,8 +176,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     throw new ConfigError(
       result.error.issues.map((issue) => {
         const name = String(issue.path[0]);
-        const value = name === 'DATABASE_URL' ? redactedUrl(String(present[name])) : present[name];
-        const shown = SECRET_VARIABLES.has(name) ? 'value not shown' : `got ${JSON.stringify(value)}`;
+        const shown = SECRET_VARIABLES.has(name) ? 'value not shown' : name === 'DATABASE_URL' ? shownDatabaseUrl(String(present[name])) : `got ${JSON.stringify(present[name])}`;
         return `${name}: ${issue.message} (${shown})`;
       }),
     );
@@ -180,7 +185,7 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
   if (c.METRICS_PORT !== undefined && c.METRICS_PORT === c.PORT) {
     throw new ConfigError([`METRICS_PORT: must differ from PORT (got ${JSON.stringify(present.METRICS_PORT)})`]);
   }
-  const postgres = /^postgres/i.test(c.DATABASE_URL);
+  const postgres = c.DATABASE_URL.startsWith('postgres');
   if (postgres && !c.KEY_ENCRYPTION_KEY) {
     throw new ConfigError([
       'KEY_ENCRYPTION_KEY: must be set when DATABASE_URL is a PostgreSQL URL: every node decrypts the same signing keys, so every node needs the same key (openssl rand -base64 32)',
@@ -222,6 +227,12 @@ export function loadConfig(env: Record<string, string | undefined>, cwd = proces
     metrics: c.METRICS,
     metricsPort: c.METRICS ? c.METRICS_PORT : undefined,
   });
+}
+
+/** A SQLite path is shown as given; anything else only with its password hidden, and not at all when it does not parse. */
+function shownDatabaseUrl(value: string): string {
+  if (value.startsWith('file:')) return `got ${JSON.stringify(value)}`;
+  return URL.canParse(value) ? `got ${JSON.stringify(redactedUrl(value))}` : 'value not shown';
 }
 
 /** argon2 is CPU-bound: all processes together get about one thread per core. */

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
+import pg from 'pg';
 import type { Config, DatabaseConfig } from './config.ts';
 import { readableByOthers } from './file-modes.ts';
 import { keyEncryptionKeyPath, provideKeyEncryptionKey } from './keys/key-encryption-key.ts';
@@ -8,7 +9,6 @@ import { ensureActiveSigningKey } from './keys/provision.ts';
 import { listSigningKeys } from './store/keys.ts';
 import type { Logger } from './logger.ts';
 import { migrate } from './store/migrate.ts';
-import pg from 'pg';
 import { MIGRATION_LOCK, migratePostgres, withAdvisoryLock } from './store/migrate-postgres.ts';
 import { clientConfig, postgresTarget, redactedUrl } from './store/postgres-url.ts';
 import { createPrisma, POSTGRES_CONNECT_TIMEOUT_MS, type Db } from './store/prisma.ts';
@@ -85,7 +85,7 @@ async function preparePostgres(config: Config, database: Extract<DatabaseConfig,
       async () => {
         const applied = await migratePostgres(client, target.schema);
         if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-        await prepareKeys(createPrisma(database, undefined, 1), config, log, kek, 'KEY_ENCRYPTION_KEY');
+        await prepareKeys(createPrisma(database, undefined, 2), config, log, kek, 'KEY_ENCRYPTION_KEY');
       },
       MIGRATION_WAIT_MS,
       () => log.info('another node is migrating the database or making its first key: waiting for it'),

@@ -26,6 +26,7 @@ export class CachedState {
   private readonly listeners: (() => void)[] = [];
   private catchUp: (() => Promise<void>) | undefined;
   private readonly pollFailures: FailureLog;
+  private polling: Promise<boolean> | undefined;
   private readonly maps = {
     applications: new Map<string, Promise<Application | null>>(),
     accounts: new Map<string, Promise<ServiceAccount | null>>(),
@@ -101,8 +102,13 @@ export class CachedState {
     clearInterval(this.timer);
   }
 
-  /** Checks the version now; true when the caches were dropped. */
-  async poll(): Promise<boolean> {
+  /** Checks the version now; true when the caches were dropped. One check at a time: a slow database never piles them up. */
+  poll(): Promise<boolean> {
+    this.polling ??= this.check().finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  private async check(): Promise<boolean> {
     try {
       const version = await readStateVersion(this.db);
       this.pollFailures.succeeded();

@@ -44,11 +44,16 @@ export async function withAdvisoryLock<T>(client: ClientBase, key: number, work:
     if (Date.now() >= deadline) throw new LockTimeoutError(`another process has held the database's advisory lock ${key} for over ${Math.round(waitMs / 1000)} s`);
     await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 100));
   }
+  let result: T;
   try {
-    return await work();
-  } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [key]);
+    result = await work();
+  } catch (error) {
+    // the work's error is the one to report; a session that cannot unlock is ended by the caller
+    await client.query('SELECT pg_advisory_unlock($1)', [key]).catch(() => {});
+    throw error;
   }
+  await client.query('SELECT pg_advisory_unlock($1)', [key]);
+  return result;
 }
 
 /**
@@ -57,7 +62,10 @@ export async function withAdvisoryLock<T>(client: ClientBase, key: number, work:
  * the history read here cannot change under it. Creates the configured schema when it is missing.
  */
 export async function migratePostgres(client: ClientBase, schema: string | undefined, migrations: Migration[] = readMigrations(POSTGRES_MIGRATIONS_DIR)): Promise<string[]> {
-  if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+  // looked up first: a role that owns an existing schema need not be allowed to create one
+  if (schema && (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 0) {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+  }
   await client.query(CREATE_MIGRATIONS_TABLE);
   const { rows } = await client.query<AppliedRow>('SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations"');
   const applied: string[] = [];

@@ -22,7 +22,7 @@ export class PostgresAuditSink {
   private readonly pool: pg.Pool;
 
   constructor(url: string) {
-    this.pool = new pg.Pool(clientConfig(postgresTarget(url), { max: 1, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS, idleTimeoutMillis: 30_000 }));
+    this.pool = new pg.Pool(clientConfig(postgresTarget(url), { max: 1, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS, idleTimeoutMillis: 30_000 }, true));
     // an idle connection the server closed: the pool drops it and the next batch opens another
     this.pool.on('error', () => {});
   }

@@ -4,29 +4,34 @@ import type { PoolConfig } from 'pg';
 export interface PostgresTarget {
   /** the URL without its `schema` parameter (the pg driver does not know it) */
   connectionString: string;
-  /** the schema the tables live in, from `?schema=` as Prisma reads it; the server's default when absent */
-  schema: string | undefined;
-}
-
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(url);
+  /** the schema the tables live in, from `?schema=` as Prisma reads it; `public` when absent, as Prisma's own default */
+  schema: string;
 }
 
 export function postgresTarget(databaseUrl: string): PostgresTarget {
   const url = new URL(databaseUrl);
-  const schema = url.searchParams.get('schema') ?? undefined;
+  const schema = url.searchParams.get('schema') || 'public';
   url.searchParams.delete('schema');
-  return { connectionString: url.toString(), schema: schema || undefined };
+  return { connectionString: url.toString(), schema };
 }
+
+/** How long a statement of the serving processes may run before the server cancels it. */
+export const STATEMENT_TIMEOUT_MS = 30_000;
 
 /**
  * The driver's settings for a target: unqualified names (raw statements, the migrations) resolve in
- * the configured schema, as Prisma's generated queries do.
+ * the configured schema, as Prisma's generated queries do (whatever the role's own search_path).
+ * `timeouts` (the serving processes' pools, not the migrator) bounds every statement, on the server
+ * and, should the server stop answering altogether (a partition), in the driver too.
  */
-export function clientConfig(target: PostgresTarget, extra: PoolConfig = {}): PoolConfig {
+export function clientConfig(target: PostgresTarget, extra: PoolConfig = {}, timeouts = false): PoolConfig {
+  const options = [`-c search_path=${quoteIdentifier(target.schema)}`];
+  if (timeouts) options.push(`-c statement_timeout=${STATEMENT_TIMEOUT_MS}`, `-c idle_in_transaction_session_timeout=${2 * STATEMENT_TIMEOUT_MS}`);
   return {
     connectionString: target.connectionString,
-    ...(target.schema ? { options: `-c search_path=${quoteIdentifier(target.schema)}` } : {}),
+    options: options.join(' '),
+    keepAlive: true,
+    ...(timeouts ? { query_timeout: STATEMENT_TIMEOUT_MS + 5000 } : {}),
     ...extra,
   };
 }
@@ -37,7 +42,7 @@ export function quoteIdentifier(name: string): string {
 
 /** The URL with its password hidden, for logs and error messages. */
 export function redactedUrl(databaseUrl: string): string {
-  if (!isPostgresUrl(databaseUrl)) return databaseUrl;
+  if (databaseUrl.startsWith('file:')) return databaseUrl;
   try {
     const url = new URL(databaseUrl);
     if (url.password) url.password = '***';

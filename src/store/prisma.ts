@@ -40,11 +40,7 @@ export function createPrisma(database: DatabaseConfig | string, busyTimeoutMs = 
     client = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${target.file}`, timeout: busyTimeoutMs, fileMustExist: true }) });
   } else {
     const pg = postgresTarget(target.url);
-    const pool = clientConfig(pg, {
-      max: poolSize ?? target.poolSize,
-      connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS,
-      idleTimeoutMillis: 30_000,
-    });
+    const pool = clientConfig(pg, { max: poolSize ?? target.poolSize, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS, idleTimeoutMillis: 30_000 }, true);
     // an idle connection the server closed (a restart) is dropped from the pool; the next query opens another
     const adapter = new PrismaPg(pool, { schema: pg.schema, onPoolError: () => {}, onConnectionError: () => {} });
     client = new PostgresPrismaClient({ adapter }) as unknown as PrismaClient;

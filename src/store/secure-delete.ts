@@ -2,8 +2,9 @@ import { providerOf, type Db, type Tx } from './prisma.ts';
 
 /**
  * Makes the transaction's deletes and updates overwrite the old text in the file (SQLite's
- * secure_delete), for a wiped private key or a stripped certificate. PostgreSQL keeps old row
- * versions until VACUUM reclaims them, which autovacuum does on its own; nothing to set there.
+ * secure_delete), for a wiped private key or a stripped certificate. PostgreSQL has no such
+ * setting: the old row version stays in the table until VACUUM reclaims its space (and in the
+ * write-ahead log, its archives, replicas and backups), sealed under the key-encryption key.
  */
 export async function overwriteWhatIsRemoved(tx: Tx): Promise<void> {
   if (providerOf(tx) === 'sqlite') await tx.$executeRawUnsafe('PRAGMA secure_delete = ON');

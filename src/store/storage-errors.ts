@@ -77,6 +77,5 @@ export function describeStorageError(error: unknown): string {
 export function isDatabaseError(error: unknown): boolean {
   if (sqliteCode(error) !== undefined) return true;
   const name = (error as { name?: unknown } | null)?.name;
-  if (typeof name === 'string' && (name.startsWith('PrismaClient') || name === 'DriverAdapterError' || name === 'DatabaseError')) return true;
-  return isUnreachable(error);
+  return typeof name === 'string' && (name.startsWith('PrismaClient') || name === 'DriverAdapterError' || name === 'DatabaseError');
 }

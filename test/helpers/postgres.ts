@@ -4,7 +4,7 @@
 // CI=true, where an unreachable server fails the run.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { quoteIdentifier } from '../../src/store/postgres-url.ts';
+import { quoteIdentifier, redactedUrl } from '../../src/store/postgres-url.ts';
 
 export const TEST_POSTGRES_URL = process.env.TEST_POSTGRES_URL || 'postgresql://postgres@127.0.0.1:5432/test';
 
@@ -34,7 +34,7 @@ function unreachableBecause(): Promise<string | null> {
 export async function postgresAvailable(): Promise<boolean> {
   const why = await unreachableBecause();
   if (why === null) return true;
-  const message = `PostgreSQL at ${TEST_POSTGRES_URL} is unreachable (${why})`;
+  const message = `PostgreSQL at ${redactedUrl(TEST_POSTGRES_URL)} is unreachable (${why})`;
   if (process.env.CI === 'true') throw new Error(`${message}: under CI=true the PostgreSQL half of the suite must run`);
   console.error(`\n*** ${message}: the PostgreSQL half of the suite is SKIPPED.\n*** Run it with a server: TEST_POSTGRES_URL=postgresql://user@host:5432/db npm test\n`);
   return false;

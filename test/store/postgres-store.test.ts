@@ -9,6 +9,8 @@ import { JOB_LOCKS, runAlone, schemaLockKey } from '../../src/store/node-lock.ts
 import { PostgresAuditSink } from '../../src/store/postgres-audit-sink.ts';
 import { createPrisma, providerOf, type Db } from '../../src/store/prisma.ts';
 import { recordFirstUse } from '../../src/store/replay.ts';
+import { revocationsAfter, revokeIssuedBefore, revokeTokenId } from '../../src/store/revocations.ts';
+import { clientConfig, postgresTarget } from '../../src/store/postgres-url.ts';
 import { describeStorageError, isDatabaseError, isUnreachable } from '../../src/store/storage-errors.ts';
 import { connect, createTestDatabase, postgresAvailable, type TestDatabase } from '../helpers/postgres.ts';
 
@@ -170,6 +172,55 @@ test('a bad PostgreSQL URL is refused without echoing its password', (t) => {
   t.regex(error!.message, /tm:\*\*\*@db\.example/);
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x@y/z' }), { message: /must be a SQLite file URL .* or a PostgreSQL URL/ });
   t.throws(() => loadConfig({ DATABASE_URL: 'postgresql://tm@db.example/x', KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), DATABASE_POOL_SIZE: '0' }), { message: /DATABASE_POOL_SIZE/ });
+});
+
+pgTest('revocations become visible in id order across nodes: a second revocation waits for the first one’s transaction to commit', async (t) => {
+  const [a, b] = [node(), node()];
+  let commit!: () => void;
+  const held = new Promise<void>((resolve) => (commit = resolve));
+  let first!: () => void;
+  const inserted = new Promise<void>((resolve) => (first = resolve));
+  const expiresAt = new Date(Date.now() + 600_000);
+  const before = (await revocationsAfter(a, 0, 1000)).map((r) => r.id);
+  const slow = a.$transaction(async (tx) => {
+    const record = await revokeIssuedBefore(tx, { clientId: 'order-a', issuedBefore: new Date(), expiresAt });
+    first();
+    await held;
+    return record;
+  });
+  await inserted;
+  const fast = revokeTokenId(b, { jti: 'order-b', clientId: 'order-b', expiresAt });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  // the second revocation has not drawn an id past an uncommitted one: a poll sees neither yet
+  t.deepEqual((await revocationsAfter(b, 0, 1000)).map((r) => r.id), before);
+  commit();
+  const [one, two] = await Promise.all([slow, fast]);
+  t.true(two!.id > one.id);
+  const seen = (await revocationsAfter(b, 0, 1000)).map((r) => r.id);
+  t.deepEqual(seen.slice(-2), [one.id, two!.id]);
+});
+
+test('a PostgreSQL URL is read with the default schema public, searched by every connection, and statement limits for the serving pools', (t) => {
+  const target = postgresTarget('postgresql://tm@db.example:5432/tokenmint');
+  t.is(target.schema, 'public');
+  t.regex(String(clientConfig(target).options), /-c search_path="public"/);
+  t.notRegex(String(clientConfig(target).options), /statement_timeout/);
+  const serving = clientConfig(postgresTarget('postgresql://tm@db.example:5432/tokenmint?schema=tm'), {}, true);
+  t.regex(String(serving.options), /-c search_path="tm" -c statement_timeout=30000 -c idle_in_transaction_session_timeout=60000/);
+  t.true(serving.keepAlive);
+  t.is(serving.query_timeout, 35_000);
+  t.false(String(serving.connectionString).includes('schema='));
+});
+
+test('DATABASE_URL mistakes never echo a password: an unparseable URL, a misspelt scheme, options=', (t) => {
+  const kek = Buffer.alloc(32, 7).toString('base64');
+  for (const url of ['postgresql://tm:S3CRET@db.example:99999/x', 'postgresql://tm:S3CRET@[bad/x', 'postgress://tm:S3CRET@db.example/x', 'postgresql://tm:S3CRET@db.example/x?options=-c%20search_path%3Dother']) {
+    const error = t.throws(() => loadConfig({ DATABASE_URL: url, KEY_ENCRYPTION_KEY: kek }), { instanceOf: ConfigError }, url);
+    t.false(error!.message.includes('S3CRET'), error!.message);
+    t.regex(error!.message, /^DATABASE_URL: /);
+  }
+  t.throws(() => loadConfig({ DATABASE_URL: 'postgresql://tm@db.example/x?options=-c%20search_path%3Dother', KEY_ENCRYPTION_KEY: kek }), { message: /options= is not supported/ });
+  t.throws(() => loadConfig({ DATABASE_URL: 'FILE:./x.db' }), { instanceOf: ConfigError });
 });
 
 test('an unreachable PostgreSQL server is a database error that says so, for clients and for the raw driver', async (t) => {
