@@ -19,6 +19,7 @@ import { registerPolicyCommands } from './cli-policies.ts';
 import { registerServiceAccountCommands } from './cli-service-accounts.ts';
 import { registerTokenCommands } from './cli-tokens.ts';
 import { generatedSecretText, registerSeedCommands } from './cli-seed.ts';
+import { copyToPostgres } from './copy-to-postgres.ts';
 import { AdminError } from './errors.ts';
 import { parseDuration } from './input.ts';
 import { formatRecord, formatTable, type Output } from './output.ts';
@@ -55,6 +56,12 @@ function program(run: Run, out: Output, err: Output): Command {
     .exitOverride()
     .action((o: { appPassword?: boolean }) => void out.write(`${generatedSecretText(o.appPassword === true)}\n`));
   leaf(root, 'check', "SQLite's full integrity check of the database (PRAGMA integrity_check)").action(run(async (ctx) => ({ record: await checkDatabase(ctx) })));
+
+  leaf(root, 'copy-to <postgresql-url>', 'copy this SQLite database, every row, into an empty PostgreSQL database (migrated first), to run on several machines')
+    .action(run(async (ctx, args) => ({
+      record: await copyToPostgres(ctx, args[0]!),
+      note: 'Start the nodes with DATABASE_URL set to that database and KEY_ENCRYPTION_KEY set to this installation\'s key-encryption key (the content of data/key-encryption-key if it was generated), or the signing keys cannot be opened.',
+    })));
 
   registerKeyCommands(root, leaf, run);
 

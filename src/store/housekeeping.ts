@@ -9,6 +9,12 @@ import { runPeriodically, type PeriodicJob } from './periodic-job.ts';
 
 const HOUR_MS = 3_600_000;
 
+/**
+ * Replay records outlive their assertion's expiry by this much: another node whose clock is behind
+ * (or which allows leeway) may still take the assertion as unexpired, and must still find it used.
+ */
+export const REPLAY_KEPT_AFTER_EXPIRY_MS = 5 * 60_000;
+
 export interface PurgeOptions {
   /** rows deleted per statement: each holds the database's write lock for a few milliseconds */
   batchSize: number;
@@ -40,7 +46,8 @@ export async function purgeExpired(
 ): Promise<{ auditEvents: number; usedAssertions: number; revocations: number }> {
   const before = new Date(now.getTime() - retentionDays * 24 * HOUR_MS);
   const auditEvents = await inBatches((limit) => purgeAuditEventBatch(db, before, limit), options);
-  const usedAssertions = await inBatches((limit) => purgeUsedAssertionBatch(db, now, limit), options);
+  const replayBefore = new Date(now.getTime() - REPLAY_KEPT_AFTER_EXPIRY_MS);
+  const usedAssertions = await inBatches((limit) => purgeUsedAssertionBatch(db, replayBefore, limit), options);
   const revocations = await inBatches((limit) => purgeRevocationBatch(db, now, limit), options);
   return { auditEvents, usedAssertions, revocations };
 }

@@ -20,15 +20,17 @@ test('expired audit events, replay records and revocations are purged in batches
     const event = (at: Date) => ({ at, action: 'token.issued', outcome: 'success' });
     await db.auditEvent.createMany({ data: Array.from({ length: 2500 }, (_, i) => event(new Date(now.getTime() - 40 * DAY - i))) });
     await db.auditEvent.createMany({ data: Array.from({ length: 5 }, () => event(new Date(now.getTime() - DAY))) });
-    for (let i = 0; i < 30; i++) await recordFirstUse(db, 'https://ci.example', `old-${i}`, new Date(now.getTime() - 60_000));
+    for (let i = 0; i < 30; i++) await recordFirstUse(db, 'https://ci.example', `old-${i}`, new Date(now.getTime() - 10 * 60_000));
     await recordFirstUse(db, 'https://ci.example', 'live', new Date(now.getTime() + 60_000));
+    // expired a minute ago: kept a while longer, for nodes whose clocks are behind
+    await recordFirstUse(db, 'https://ci.example', 'just-expired', new Date(now.getTime() - 60_000));
     for (let i = 0; i < 7; i++) await revokeTokenId(db, { jti: `expired-token-${i}`, clientId: 'billing', expiresAt: new Date(now.getTime() - 1000) });
     await revokeTokenId(db, { jti: 'live-token-0', clientId: 'billing', expiresAt: new Date(now.getTime() + 60_000) });
 
     const removed = await purgeExpired(db, 30, now, { batchSize: 400, pauseMs: 1 });
     t.deepEqual(removed, { auditEvents: 2500, usedAssertions: 30, revocations: 7 });
     t.is(await db.auditEvent.count({ where: { action: 'token.issued' } }), 5);
-    t.deepEqual((await db.usedAssertion.findMany()).map((r) => r.jti), ['live']);
+    t.deepEqual((await db.usedAssertion.findMany({ orderBy: { jti: 'asc' } })).map((r) => r.jti), ['just-expired', 'live']);
     t.deepEqual((await db.tokenRevocation.findMany()).map((r) => r.jti), ['live-token-0']);
   } finally {
     await db.$disconnect();
