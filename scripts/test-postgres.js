@@ -18,6 +18,7 @@ export const BOTH_STORES = [
   'test/caller/argon2-fairness.test.ts',
   'test/caller/assertion-key-types.test.ts',
   'test/caller/auth-methods.test.ts',
+  'test/caller/client-assertion.test.ts',
   'test/caller/federated-assertion.test.ts',
   'test/caller/shared-issuer.test.ts',
   'test/caller/throttle.test.ts',
@@ -27,12 +28,16 @@ export const BOTH_STORES = [
   'test/http/jwks-attacks.test.ts',
   'test/http/metrics-endpoint.test.ts',
   'test/http/request-log.test.ts',
+  'test/http/revocation.test.ts',
   'test/http/token-endpoint.test.ts',
   'test/http/token-metrics.test.ts',
   'test/http/well-known.test.ts',
+  'test/keys/lifecycle.test.ts',
   'test/seed/concurrency.test.ts',
+  'test/seed/seed-attacks.test.ts',
   'test/seed/seed.test.ts',
   'test/store/cached-state.test.ts',
+  'test/trust/jwks-key-cache.test.ts',
 ];
 
 /** The URL with any password hidden: CI logs are read by many. */

@@ -39,6 +39,8 @@ export interface Instance {
 /** Which store the instances of this run use: TEST_STORE=postgresql runs them on PostgreSQL. */
 export const TEST_STORE: 'sqlite' | 'postgresql' = process.env.TEST_STORE === 'postgresql' ? 'postgresql' : 'sqlite';
 
+// With TEST_STORE=postgresql this module declares a hook of the importing test file: such a file
+// (those listed in scripts/test-postgres.js) must declare its tests without awaiting anything first.
 const fileDatabase = TEST_STORE === 'postgresql' ? await createTestDatabase('store') : undefined;
 if (fileDatabase) test.after.always(() => fileDatabase.drop());
 const schemas = new Map<string, string>();

@@ -1,7 +1,7 @@
 // Several nodes over one real PostgreSQL database, each a whole server (its own pool, caches and
 // audit writer) as `npm start` on another machine would be.
 import test from 'ava';
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { basic, createApp, startInstance, TEST_ISSUER, untilPropagated, type Instance } from '../helpers/instance.ts';
 import { connect, createTestDatabase, postgresAvailable, TEST_POSTGRES_URL, type TestDatabase } from '../helpers/postgres.ts';
 import { quoteIdentifier } from '../../src/store/postgres-url.ts';
@@ -91,6 +91,24 @@ pgTest('every node writes its token requests to the one audit log', async (t) =>
   t.is(Number(rows[0]!.n), total);
   const listed = await nodes[2]!.admin('audit', 'list', '--app', 'pg-audited', '--json');
   t.is(listed.code, 0, listed.stderr);
+});
+
+pgTest('a key rotated through one node (keys rotate --now) is published and signs on every node within 2 s', async (t) => {
+  const secret = await createApp(nodes[0]!, 'pg-rotation');
+  const rotated = await nodes[2]!.admin('keys', 'rotate', '--now', '--json');
+  t.is(rotated.code, 0, rotated.stderr);
+  const kid = rotated.json<{ kid: string }>().kid;
+  for (const node of nodes) {
+    const answer = await untilPropagated(() => token(node, secret, 'pg-rotation'), (r) => r.status === 200);
+    const signedWith = await untilPropagated(
+      async () => decodeProtectedHeader(((await (await token(node, secret, 'pg-rotation')).json()) as { access_token: string }).access_token).kid,
+      (k) => k === kid,
+    );
+    t.is(answer.status, 200);
+    t.is(signedWith, kid);
+    const jwks = (await (await fetch(`${node.url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+    t.true(jwks.keys.some((k) => k.kid === kid));
+  }
 });
 
 pgTest('the database unreachable for a while: warm clients keep getting tokens, /readyz says not ready, admin commands fail clearly, and all recovers on its own', async (t) => {

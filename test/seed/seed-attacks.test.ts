@@ -281,7 +281,7 @@ test.serial('export → apply to an empty database with a certificate that has e
   const parsed = parseVerificationPem(readFileSync(join(dir, 'c.pem'), 'utf8'));
   t.is((await source.admin('app', 'create', 'rv-expired', '--audiences', 'https://a.example')).code, 0);
   // stored while it was still valid (cert add refuses an expired one), as cert add stores it
-  const db = createPrisma(source.config.databaseFile, 5000);
+  const db = createPrisma(source.config.database, 5000);
   try {
     const { id } = await db.application.findUniqueOrThrow({ where: { clientId: 'rv-expired' } });
     await db.$transaction((tx) => insertCertificate(tx, { name: 'rv-expired-cert', pem: parsed.pem, fingerprint: parsed.fingerprint, jwk: { ...parsed.jwk }, notBefore: parsed.notBefore, expiresAt: parsed.expiresAt, issuer: null, subjectPrefix: null }, [id]));
@@ -298,7 +298,16 @@ test.serial('export is the same file whatever the locale of the machine running 
     new Promise<string>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'export'], {
         cwd: ROOT,
-        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: source.config.databaseUrl, ISSUER_URL: source.config.issuer, LOG_LEVEL: 'silent', LANG: locale, LC_ALL: locale },
+        env: {
+          PATH: process.env.PATH,
+          HOME: process.env.HOME,
+          DATABASE_URL: source.config.databaseUrl,
+          ...(source.config.keyEncryptionKey ? { KEY_ENCRYPTION_KEY: source.config.keyEncryptionKey.toString('base64') } : {}),
+          ISSUER_URL: source.config.issuer,
+          LOG_LEVEL: 'silent',
+          LANG: locale,
+          LC_ALL: locale,
+        },
         stdio: ['ignore', 'pipe', 'ignore'],
       });
       let stdout = '';

@@ -9,6 +9,7 @@ import { JOB_LOCKS, runAlone, schemaLockKey } from '../../src/store/node-lock.ts
 import { PostgresAuditSink } from '../../src/store/postgres-audit-sink.ts';
 import { createPrisma, providerOf, type Db } from '../../src/store/prisma.ts';
 import { recordFirstUse } from '../../src/store/replay.ts';
+import { purgeExpired } from '../../src/store/housekeeping.ts';
 import { revocationsAfter, revokeIssuedBefore, revokeTokenId } from '../../src/store/revocations.ts';
 import { clientConfig, postgresTarget } from '../../src/store/postgres-url.ts';
 import { describeStorageError, isDatabaseError, isUnreachable } from '../../src/store/storage-errors.ts';
@@ -172,6 +173,23 @@ test('a bad PostgreSQL URL is refused without echoing its password', (t) => {
   t.regex(error!.message, /tm:\*\*\*@db\.example/);
   t.throws(() => loadConfig({ DATABASE_URL: 'mysql://x@y/z' }), { message: /must be a SQLite file URL .* or a PostgreSQL URL/ });
   t.throws(() => loadConfig({ DATABASE_URL: 'postgresql://tm@db.example/x', KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), DATABASE_POOL_SIZE: '0' }), { message: /DATABASE_POOL_SIZE/ });
+});
+
+pgTest('housekeeping purges expired audit events, replay records and revocations on PostgreSQL too, in batches', async (t) => {
+  const db = node();
+  const now = new Date();
+  const DAY = 86_400_000;
+  await db.auditEvent.createMany({ data: Array.from({ length: 900 }, (_, i) => ({ at: new Date(now.getTime() - 40 * DAY - i), action: 'hk.old', outcome: 'success' })) });
+  await db.auditEvent.createMany({ data: [{ at: new Date(now.getTime() - DAY), action: 'hk.recent', outcome: 'success' }] });
+  for (let i = 0; i < 5; i++) await recordFirstUse(db, 'https://hk.example', `old-${i}`, new Date(now.getTime() - 10 * 60_000));
+  await recordFirstUse(db, 'https://hk.example', 'just-expired', new Date(now.getTime() - 60_000));
+  await revokeTokenId(db, { jti: 'hk-expired', clientId: 'hk', expiresAt: new Date(now.getTime() - 1000) });
+  const removed = await purgeExpired(db, 30, now, { batchSize: 250, pauseMs: 1 });
+  t.is(removed.auditEvents, 900);
+  t.is(removed.usedAssertions, 5);
+  t.true(removed.revocations >= 1);
+  t.is(await db.auditEvent.count({ where: { action: { startsWith: 'hk.' } } }), 1);
+  t.deepEqual((await db.usedAssertion.findMany({ where: { issuer: 'https://hk.example' } })).map((r) => r.jti), ['just-expired']);
 });
 
 pgTest('revocations become visible in id order across nodes: a second revocation waits for the first one’s transaction to commit', async (t) => {
