@@ -25,6 +25,7 @@ const CONNECTION_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 15_000, ke
 /** One HTTP server over one set of deps: what each worker runs. */
 export async function serve(config: Config, log: Logger, kek: Buffer, options: DepsOptions = {}): Promise<Serving> {
   const deps = await buildDeps(config, log, kek, options);
+  await deps.keystore().active?.warmUp();
   const app = createApp(deps);
   const { keepAliveTimeout, ...serverOptions } = CONNECTION_TIMEOUTS;
   const koa = app.callback();

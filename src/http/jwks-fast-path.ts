@@ -15,29 +15,33 @@ export function jwksFastPath(config: Config, keystore: () => Keystore, log: Logg
   const cacheControl = `public, max-age=${jwksMaxAgeSeconds(config)}`;
   let bodyOf: Keystore | null = null;
   let body = Buffer.alloc(0);
+  let headers: Record<string, string | number> = {};
   return (req, res) => {
     if (req.method !== 'GET' || !paths.has(req.url ?? '')) return false;
-    const started = performance.now();
+    const logging = log.isLevelEnabled('info');
+    const started = logging ? performance.now() : 0;
     const store = keystore();
     if (bodyOf !== store) {
       body = Buffer.from(store.jwksBody);
+      headers = {
+        'X-Content-Type-Options': 'nosniff',
+        'Cache-Control': cacheControl,
+        ETag: store.jwksEtag,
+        'Content-Type': 'application/json; charset=utf-8',
+        'Content-Length': body.length,
+      };
       bodyOf = store;
     }
     const id = acceptedRequestId(req.headers['x-request-id']);
-    const notModified = req.headers['if-none-match'] === store.jwksEtag;
     res.setHeader('X-Request-Id', id);
-    res.setHeader('X-Content-Type-Options', 'nosniff');
-    res.setHeader('Cache-Control', cacheControl);
-    res.setHeader('ETag', store.jwksEtag);
-    if (notModified) {
-      res.statusCode = 304;
+    if (req.headers['if-none-match'] === store.jwksEtag) {
+      res.writeHead(304, { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': cacheControl, ETag: store.jwksEtag });
       res.end();
     } else {
-      res.setHeader('Content-Type', 'application/json; charset=utf-8');
-      res.setHeader('Content-Length', body.length);
+      res.writeHead(200, headers);
       res.end(body);
     }
-    if (log.isLevelEnabled('info')) {
+    if (logging) {
       log.info({ request_id: id, method: 'GET', path: req.url, status: res.statusCode, duration_ms: Math.round((performance.now() - started) * 10) / 10 }, 'request');
     }
     return true;

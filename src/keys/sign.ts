@@ -24,8 +24,8 @@ function signInput(alg: SigningAlg, key: KeyObject): KeyObject | SignKeyObjectIn
 /**
  * The process's signing threads. An ES256 or EdDSA signature takes tens of microseconds: one thread
  * keeps up with any load this process can take, and a thread that is already busy receives the next
- * batch without being woken. An RSA signature takes hundreds: a second thread takes batches while
- * the first is busy.
+ * batch without being woken. An RSA signature takes hundreds: two threads share each batch, one
+ * per core of the machines this is sized for.
  */
 const ellipticCurveThreads = new SigningThreads(1);
 const rsaThreads = new SigningThreads(2);
@@ -55,13 +55,18 @@ export class JwsSigner {
   }
 
   /**
-   * A compact JWS of `claims` with the header {alg, kid, typ}. The signature is computed on libuv's
-   * thread pool: tens of microseconds for ES256, hundreds for RS256, that the event loop spends
+   * A compact JWS of `claims` with the header {alg, kid, typ}. The signature is computed on the
+   * signing threads: tens of microseconds for ES256, hundreds for RS256, that the event loop spends
    * serving other requests meanwhile.
    */
   sign(typ: string, claims: Record<string, unknown>): Promise<string> {
     const data = `${this.header(typ)}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
     return this.threads.sign(this.handle, data).then((signature) => `${data}.${signature}`);
+  }
+
+  /** Starts this key's signing threads and hands them the key, so that the first request waits for neither. */
+  warmUp(): Promise<void> {
+    return this.threads.warmUp(this.handle);
   }
 
   private header(typ: string): string {

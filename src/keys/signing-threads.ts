@@ -143,10 +143,13 @@ class SigningThread {
   }
 }
 
+const WARM_UP_SIGNATURES_PER_THREAD = 16;
+
 /**
- * Collects the signatures asked for during one turn of the event loop and sends them, as one
- * message, to the least busy of its threads; each thread signs its batch in order and answers with
- * one message. Threads start when first needed and do not keep the process alive while idle; one
+ * Collects the signatures asked for during one turn of the event loop and shares them out, one
+ * message per thread, among its threads, least busy first: all of them work on one turn's batch
+ * (for RSA, a batch on a single thread would keep the other cores idle while requests wait). Each
+ * thread signs its part in order and answers with one message. Threads start when first needed and do not keep the process alive while idle; one
  * that dies fails its outstanding signatures and is replaced by the next batch.
  */
 export class SigningThreads {
@@ -158,7 +161,8 @@ export class SigningThreads {
   private closed = false;
 
   constructor(
-    private readonly size: number,
+    /** how many threads it runs at most; a turn's signatures are shared among that many */
+    readonly size: number,
     /** what each thread runs (tests give one that fails) */
     private readonly source = SIGNING_THREAD_SOURCE,
   ) {}
@@ -175,6 +179,20 @@ export class SigningThreads {
         setImmediate(this.flush);
       }
     });
+  }
+
+  /** The threads running now. */
+  get running(): number {
+    return this.threads.length;
+  }
+
+  /**
+   * Signs throwaway data with `handle`'s key on every thread there is to be, so that each is running,
+   * holds the key and has signed before a request needs it. The signatures are dropped.
+   */
+  async warmUp(handle: KeyHandle): Promise<void> {
+    const throwaway = Buffer.from('{}').toString('base64url');
+    await Promise.all(Array.from({ length: this.size * WARM_UP_SIGNATURES_PER_THREAD }, () => this.sign(handle, throwaway)));
   }
 
   /** Ends the threads; signatures still outstanding are refused. */
@@ -196,11 +214,17 @@ export class SigningThreads {
     this.handles = [];
     this.data = [];
     this.waiting = [];
-    try {
-      this.leastBusy().send(handles, data, waiting);
-    } catch (error) {
-      const refused = new Error(`a signing batch could not be sent: ${(error as { message?: string }).message ?? String(error)}`);
-      for (const w of waiting) w.reject(refused);
+    const parts = Math.min(this.size, waiting.length);
+    const share = Math.ceil(waiting.length / parts);
+    for (let start = 0; start < waiting.length; start += share) {
+      const end = start + share;
+      const part = waiting.slice(start, end);
+      try {
+        this.leastBusy().send(handles.slice(start, end), data.slice(start, end), part);
+      } catch (error) {
+        const refused = new Error(`a signing batch could not be sent: ${(error as { message?: string }).message ?? String(error)}`);
+        for (const w of part) w.reject(refused);
+      }
     }
   };
 

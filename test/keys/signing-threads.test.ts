@@ -57,6 +57,43 @@ test('RS256 batches spread over two threads still answer each request with its o
   }
 });
 
+/** A thread that answers every entry of a batch with its own thread id instead of a signature. */
+const THREAD_ID_SOURCE = `
+const { parentPort, threadId } = require('node:worker_threads');
+parentPort.on('message', ({ number, batch }) => parentPort.postMessage({ number, signatures: new Array(batch.length / 2).fill(String(threadId)) }));
+`;
+
+test('the signatures of one turn are shared among all the threads, in order, one part each', async (t) => {
+  const threads = new SigningThreads(2, THREAD_ID_SOURCE);
+  t.teardown(() => threads.close());
+  const handle = ecHandle(keyPair('ES256').privateKey);
+  const signers = await Promise.all(Array.from({ length: 7 }, (_, i) => threads.sign(handle, `entry ${i}`)));
+  t.is(threads.running, 2);
+  const [first, second] = [signers[0]!, signers[6]!];
+  t.not(first, second);
+  t.deepEqual(signers, [first, first, first, first, second, second, second]);
+  // a turn with one signature needs one thread: the idle one takes it
+  const alone = await threads.sign(handle, 'alone');
+  t.true([first, second].includes(alone));
+  t.is(threads.running, 2);
+});
+
+test('warming up starts every thread with the key before any signature is asked for', async (t) => {
+  const threads = new SigningThreads(2, THREAD_ID_SOURCE);
+  t.teardown(() => threads.close());
+  t.is(threads.running, 0);
+  await threads.warmUp(ecHandle(keyPair('ES256').privateKey));
+  t.is(threads.running, 2);
+});
+
+test('a JWS signer warmed up signs as before', async (t) => {
+  const { privateKey, publicKey } = keyPair('RS256');
+  const signer = new JwsSigner({ kid: 'warm', alg: 'RS256', key: privateKey });
+  await signer.warmUp();
+  const { payload } = await jwtVerify(await signer.sign('at+jwt', { sub: 'after' }), publicKey, { algorithms: ['RS256'] });
+  t.is(payload.sub, 'after');
+});
+
 test('more keys than a thread holds at once, in one batch and across batches: each signature is made with its own key', async (t) => {
   const threads = new SigningThreads(1);
   t.teardown(() => threads.close());
