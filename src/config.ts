@@ -3,7 +3,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultMaxConnections } from './fd-limit.ts';
-import { redactedUrl } from './store/postgres-url.ts';
+import { isPlainSchemaName, redactedUrl } from './store/postgres-url.ts';
 
 /** The longest access-token lifetime any setting allows: whatever was issued has expired this long after. */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
@@ -55,7 +55,7 @@ const schema = z.object({
         return;
       }
       const params = new URL(url).searchParams;
-      if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(params.get('schema') ?? 'public')) check.addIssue({ code: 'custom', message: 'schema= must be a plain identifier (letters, digits, _)' });
+      if (!isPlainSchemaName(params.get('schema') ?? 'public')) check.addIssue({ code: 'custom', message: 'schema= must be a plain identifier (letters, digits, _)' });
       if (params.has('options')) check.addIssue({ code: 'custom', message: 'options= is not supported: name the schema with schema=' });
     })
     .default('file:./data/tokenmint.db'),

@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import pg from 'pg';
 import type { Config, DatabaseConfig } from './config.ts';
 import { readableByOthers } from './file-modes.ts';
 import { keyEncryptionKeyPath, provideKeyEncryptionKey } from './keys/key-encryption-key.ts';
@@ -9,9 +8,10 @@ import { ensureActiveSigningKey } from './keys/provision.ts';
 import { listSigningKeys } from './store/keys.ts';
 import type { Logger } from './logger.ts';
 import { migrate } from './store/migrate.ts';
-import { MIGRATION_LOCK, migratePostgres, withAdvisoryLock } from './store/migrate-postgres.ts';
-import { clientConfig, postgresTarget, redactedUrl } from './store/postgres-url.ts';
-import { createPrisma, POSTGRES_CONNECT_TIMEOUT_MS, type Db } from './store/prisma.ts';
+import { migratePostgres } from './store/migrate-postgres.ts';
+import { withMigrationSession } from './store/postgres-session.ts';
+import { postgresTarget, redactedUrl } from './store/postgres-url.ts';
+import { createPrisma, type Db } from './store/prisma.ts';
 import { describeStorageError } from './store/storage-errors.ts';
 import { DatabaseFileError, integrityProblems, openSqliteFile } from './store/sqlite-file.ts';
 import { stripStoredPrivateKeys } from './trust/certificate-repair.ts';
@@ -70,29 +70,20 @@ async function prepareKeys(db: Db, config: Config, log: Logger, kek: Buffer, kek
 async function preparePostgres(config: Config, database: Extract<DatabaseConfig, { kind: 'postgresql' }>, log: Logger): Promise<Buffer> {
   const kek = config.keyEncryptionKey!;
   const target = postgresTarget(database.url);
-  const client = new pg.Client(clientConfig(target, { connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }));
-  client.on('error', () => {});
-  try {
-    await client.connect();
-  } catch (error) {
-    await client.end().catch(() => {});
-    throw new DatabaseUnavailableError(`cannot reach the PostgreSQL database ${redactedUrl(database.url)}: ${describeStorageError(error)} (${(error as Error).message})`);
-  }
-  try {
-    await withAdvisoryLock(
-      client,
-      MIGRATION_LOCK,
-      async () => {
-        const applied = await migratePostgres(client, target.schema);
-        if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-        await prepareKeys(createPrisma(database, undefined, 2), config, log, kek, 'KEY_ENCRYPTION_KEY');
-      },
-      MIGRATION_WAIT_MS,
-      () => log.info('another node is migrating the database or making its first key: waiting for it'),
-    );
-  } finally {
-    await client.end().catch(() => {});
-  }
+  await withMigrationSession(
+    target,
+    async (client) => {
+      const applied = await migratePostgres(client, target.schema);
+      if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+      await prepareKeys(createPrisma(database, undefined, 2), config, log, kek, 'KEY_ENCRYPTION_KEY');
+    },
+    {
+      waitMs: MIGRATION_WAIT_MS,
+      onWait: () => log.info('another node is migrating the database or making its first key: waiting for it'),
+      unreachable: (error) =>
+        new DatabaseUnavailableError(`cannot reach the PostgreSQL database ${redactedUrl(database.url)}: ${describeStorageError(error)} (${(error as Error).message})`),
+    },
+  );
   return kek;
 }
 

@@ -3,10 +3,10 @@ import type { Config } from '../config.ts';
 import { SecretHasher } from '../secrets/hasher.ts';
 import { listAuditEvents } from '../store/audit.ts';
 import { migrate } from '../store/migrate.ts';
-import pg from 'pg';
-import { LockTimeoutError, MIGRATION_LOCK, migratePostgres, withAdvisoryLock } from '../store/migrate-postgres.ts';
-import { clientConfig, postgresTarget, redactedUrl } from '../store/postgres-url.ts';
-import { createPrisma, POSTGRES_CONNECT_TIMEOUT_MS } from '../store/prisma.ts';
+import { LockTimeoutError, migratePostgres } from '../store/migrate-postgres.ts';
+import { withMigrationSession } from '../store/postgres-session.ts';
+import { postgresTarget, redactedUrl } from '../store/postgres-url.ts';
+import { createPrisma } from '../store/prisma.ts';
 import { DatabaseFileError, integrityProblems, openSqliteFile } from '../store/sqlite-file.ts';
 import { describeStorageError, isBusy, isDatabaseError, sqliteCode } from '../store/storage-errors.ts';
 import { REQUIRED_OPTIONS_MARKED, refuseRepeatedOptions } from './cli-options.ts';
@@ -146,14 +146,7 @@ async function openAdminContext(config: Config, init: boolean, busyTimeoutMs: nu
 /** As the server's start does: a command never works on a schema older than its code. */
 async function migrateForAdmin(url: string, busyTimeoutMs: number): Promise<void> {
   const target = postgresTarget(url);
-  const client = new pg.Client(clientConfig(target, { connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }));
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await withAdvisoryLock(client, MIGRATION_LOCK, () => migratePostgres(client, target.schema), busyTimeoutMs);
-  } finally {
-    await client.end().catch(() => {});
-  }
+  await withMigrationSession(target, (client) => migratePostgres(client, target.schema), { waitMs: busyTimeoutMs });
 }
 
 function describe(error: unknown, busyTimeoutMs: number): string {

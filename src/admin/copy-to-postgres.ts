@@ -1,10 +1,10 @@
 // Moving an installation from SQLite to PostgreSQL: every row, with its id, so that secrets' hashes,
 // sealed signing keys, bindings, revocations, replay records and the audit log carry over as they are
 // and every token already issued stays valid.
-import pg from 'pg';
-import { MIGRATION_LOCK, migratePostgres, withAdvisoryLock } from '../store/migrate-postgres.ts';
-import { clientConfig, postgresTarget, quoteIdentifier, redactedUrl } from '../store/postgres-url.ts';
-import { createPrisma, POSTGRES_CONNECT_TIMEOUT_MS, type Db, type Tx } from '../store/prisma.ts';
+import { migratePostgres } from '../store/migrate-postgres.ts';
+import { withMigrationSession } from '../store/postgres-session.ts';
+import { isPlainSchemaName, postgresTarget, quoteIdentifier, redactedUrl } from '../store/postgres-url.ts';
+import { createPrisma, type Db, type Tx } from '../store/prisma.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
 import type { View } from './views.ts';
@@ -46,56 +46,52 @@ export async function copyToPostgres(ctx: AdminContext, url: string): Promise<Vi
   if (ctx.config.database.kind !== 'sqlite') throw new AdminError('copy-to copies a SQLite database: DATABASE_URL must name the SQLite file to copy');
   if (!/^postgres(ql)?:\/\//.test(url) || !URL.canParse(url)) throw new AdminError('copy-to needs a PostgreSQL URL: postgresql://user:password@host:5432/database');
   const target = postgresTarget(url);
-  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(target.schema)) throw new AdminError('schema= must be a plain identifier (letters, digits, _)');
-  const client = new pg.Client(clientConfig(target, { connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }));
-  client.on('error', () => {});
-  try {
-    await client.connect();
-  } catch (error) {
-    throw new AdminError(`cannot reach ${redactedUrl(url)}: ${(error as Error).message}`);
-  }
+  if (!isPlainSchemaName(target.schema)) throw new AdminError('schema= must be a plain identifier (letters, digits, _)');
   const destination = createPrisma({ kind: 'postgresql', url, poolSize: 2 });
   try {
-    return await withAdvisoryLock(client, MIGRATION_LOCK, async () => {
-      await migratePostgres(client, target.schema);
-      for (const { model, table } of TABLES) {
-        if ((await delegate(destination, model).count()) > 0) {
-          throw new AdminError(`${redactedUrl(url)} already holds tokenmint data (${table}): copy-to only fills a database that has none`);
-        }
-      }
-      const copied: Record<string, number> = {};
-      const version = (await ctx.db.stateVersion.findUnique({ where: { id: 1 } }))?.version ?? 0;
-      await destination.$transaction(
-        async (tx) => {
-          for (const { model, table, orderBy, serial } of TABLES) {
-            copied[table] = 0;
-            const order = orderBy.map((column) => ({ [column]: 'asc' as const }));
-            // one key column: each batch starts after the last (an offset would reread the audit log)
-            const key = orderBy.length === 1 ? orderBy[0]! : undefined;
-            let last: unknown;
-            for (let skip = 0; ; skip += BATCH) {
-              const page = key ? { where: last === undefined ? {} : { [key]: { gt: last } } } : { skip };
-              const rows = await delegate(ctx.db, model).findMany({ ...page, orderBy: order, take: BATCH });
-              if (rows.length > 0) copied[table] += (await delegate(tx, model).createMany({ data: rows })).count;
-              if (rows.length < BATCH) break;
-              if (key) last = rows[rows.length - 1]![key];
-            }
-            if (serial) {
-              // the next id drawn continues after the copied ones
-              await tx.$executeRawUnsafe(
-                `SELECT setval(pg_get_serial_sequence('${quoteIdentifier(table).replaceAll("'", "''")}', '${serial}'), GREATEST((SELECT MAX(${quoteIdentifier(serial)}) FROM ${quoteIdentifier(table)}), 1), (SELECT COUNT(*) > 0 FROM ${quoteIdentifier(table)}))`,
-              );
-            }
+    return await withMigrationSession(
+      target,
+      async (client) => {
+        await migratePostgres(client, target.schema);
+        for (const { model, table } of TABLES) {
+          if ((await delegate(destination, model).count()) > 0) {
+            throw new AdminError(`${redactedUrl(url)} already holds tokenmint data (${table}): copy-to only fills a database that has none`);
           }
-          // servers on the new database start from the copied state; the next admin change moves it on
-          await tx.stateVersion.update({ where: { id: 1 }, data: { version } });
-        },
-        { maxWait: 30_000, timeout: 24 * 3_600_000 },
-      );
-      return { database: redactedUrl(url), ...copied };
-    });
+        }
+        const copied: Record<string, number> = {};
+        const version = (await ctx.db.stateVersion.findUnique({ where: { id: 1 } }))?.version ?? 0;
+        await destination.$transaction(
+          async (tx) => {
+            for (const { model, table, orderBy, serial } of TABLES) {
+              copied[table] = 0;
+              const order = orderBy.map((column) => ({ [column]: 'asc' as const }));
+              // one key column: each batch starts after the last (an offset would reread the audit log)
+              const key = orderBy.length === 1 ? orderBy[0]! : undefined;
+              let last: unknown;
+              for (let skip = 0; ; skip += BATCH) {
+                const page = key ? { where: last === undefined ? {} : { [key]: { gt: last } } } : { skip };
+                const rows = await delegate(ctx.db, model).findMany({ ...page, orderBy: order, take: BATCH });
+                if (rows.length > 0) copied[table] += (await delegate(tx, model).createMany({ data: rows })).count;
+                if (rows.length < BATCH) break;
+                if (key) last = rows[rows.length - 1]![key];
+              }
+              if (serial) {
+                // the next id drawn continues after the copied ones
+                await tx.$executeRawUnsafe(
+                  `SELECT setval(pg_get_serial_sequence('${quoteIdentifier(table).replaceAll("'", "''")}', '${serial}'), GREATEST((SELECT MAX(${quoteIdentifier(serial)}) FROM ${quoteIdentifier(table)}), 1), (SELECT COUNT(*) > 0 FROM ${quoteIdentifier(table)}))`,
+                );
+              }
+            }
+            // servers on the new database start from the copied state; the next admin change moves it on
+            await tx.stateVersion.update({ where: { id: 1 }, data: { version } });
+          },
+          { maxWait: 30_000, timeout: 24 * 3_600_000 },
+        );
+        return { database: redactedUrl(url), ...copied };
+      },
+      { unreachable: (error) => new AdminError(`cannot reach ${redactedUrl(url)}: ${(error as Error).message}`) },
+    );
   } finally {
     await destination.$disconnect();
-    await client.end().catch(() => {});
   }
 }

@@ -1,7 +1,6 @@
-import pg from 'pg';
 import type { DatabaseConfig } from '../config.ts';
-import { clientConfig, postgresTarget } from './postgres-url.ts';
-import { POSTGRES_CONNECT_TIMEOUT_MS } from './prisma.ts';
+import { postgresTarget } from './postgres-url.ts';
+import { withPostgresSession } from './postgres-session.ts';
 
 /**
  * Advisory locks of the jobs one node at a time runs, each the pair (job, schema): deployments in
@@ -28,15 +27,9 @@ export function schemaLockKey(schema: string | undefined): number {
 export async function runAlone<T>(database: DatabaseConfig, key: number, work: () => Promise<T>): Promise<T | undefined> {
   if (database.kind === 'sqlite') return work();
   const target = postgresTarget(database.url);
-  const client = new pg.Client(clientConfig(target, { connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }));
-  client.on('error', () => {});
-  try {
-    await client.connect();
+  // ending the session releases the lock
+  return withPostgresSession(target, async (client) => {
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::int, $2::int) AS locked', [key, schemaLockKey(target.schema)]);
-    if (!rows[0]!.locked) return undefined;
-    return await work();
-  } finally {
-    // ending the session releases the lock
-    await client.end().catch(() => {});
-  }
+    return rows[0]!.locked ? await work() : undefined;
+  });
 }

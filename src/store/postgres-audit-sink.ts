@@ -1,7 +1,6 @@
 import pg from 'pg';
 import type { AuditEvent } from './types.ts';
-import { clientConfig, postgresTarget } from './postgres-url.ts';
-import { POSTGRES_CONNECT_TIMEOUT_MS } from './prisma.ts';
+import { clientConfig, POSTGRES_CONNECT_TIMEOUT_MS, postgresTarget } from './postgres-url.ts';
 
 // One statement per batch, whatever its size: the rows travel as one array per column.
 const INSERT_AUDIT_EVENTS = `INSERT INTO "audit_events" ("at", "action", "outcome", "client_id", "subject", "reason", "ip", "details")

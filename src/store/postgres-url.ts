@@ -15,6 +15,14 @@ export function postgresTarget(databaseUrl: string): PostgresTarget {
   return { connectionString: url.toString(), schema };
 }
 
+/** How long a connection waits for a PostgreSQL server to answer before the query fails. */
+export const POSTGRES_CONNECT_TIMEOUT_MS = 5000;
+
+/** A schema name as `?schema=` may give it: a plain identifier, so that nothing else needs quoting rules. */
+export function isPlainSchemaName(name: string): boolean {
+  return /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name);
+}
+
 /** How long a statement of the serving processes may run before the server cancels it. */
 export const STATEMENT_TIMEOUT_MS = 30_000;
 

@@ -3,7 +3,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import type { DatabaseConfig } from '../config.ts';
 import { PrismaClient } from './generated/client.ts';
 import { PrismaClient as PostgresPrismaClient } from './generated-postgresql/client.ts';
-import { clientConfig, postgresTarget } from './postgres-url.ts';
+import { clientConfig, POSTGRES_CONNECT_TIMEOUT_MS, postgresTarget } from './postgres-url.ts';
 import { BUSY_TIMEOUT_MS } from './sqlite-file.ts';
 
 /**
@@ -17,8 +17,6 @@ export type Tx = Omit<PrismaClient, '$connect' | '$disconnect' | '$on' | '$trans
 
 export type Provider = DatabaseConfig['kind'];
 
-/** How long a connection waits for a PostgreSQL server to answer before the query fails. */
-export const POSTGRES_CONNECT_TIMEOUT_MS = 5000;
 
 interface ClientFacts {
   provider: Provider;

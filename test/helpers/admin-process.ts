@@ -11,18 +11,23 @@ export interface AdminProcessRun {
   killed: boolean;
 }
 
+/** The environment an admin command needs to work on `instance`'s database, and nothing else of the test's. */
+export function adminEnvironment(instance: Pick<Instance, 'config'>): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATABASE_URL: instance.config.databaseUrl,
+    ...(instance.config.keyEncryptionKey ? { KEY_ENCRYPTION_KEY: instance.config.keyEncryptionKey.toString('base64') } : {}),
+    ISSUER_URL: instance.config.issuer,
+    LOG_LEVEL: 'silent',
+  };
+}
+
 export function adminProcess(instance: Instance, argv: string[], limitMs = 120_000): Promise<AdminProcessRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...argv], {
       cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        DATABASE_URL: instance.config.databaseUrl,
-        ...(instance.config.keyEncryptionKey ? { KEY_ENCRYPTION_KEY: instance.config.keyEncryptionKey.toString('base64') } : {}),
-        ISSUER_URL: instance.config.issuer,
-        LOG_LEVEL: 'silent',
-      },
+      env: adminEnvironment(instance),
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

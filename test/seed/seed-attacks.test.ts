@@ -10,7 +10,7 @@ import { parseVerificationPem } from '../../src/trust/certificates.ts';
 import { createPrisma } from '../../src/store/prisma.ts';
 import { insertCertificate } from '../../src/store/trust.ts';
 import { basic, prepareDatabase, runAdmin, startInstance, tempDir, testConfig, untilPropagated, type Instance } from '../helpers/instance.ts';
-import { adminProcess } from '../helpers/admin-process.ts';
+import { adminEnvironment, adminProcess } from '../helpers/admin-process.ts';
 import { ROOT } from '../helpers/process.ts';
 
 let instance: Instance;
@@ -298,16 +298,7 @@ test.serial('export is the same file whatever the locale of the machine running 
     new Promise<string>((resolve) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'export'], {
         cwd: ROOT,
-        env: {
-          PATH: process.env.PATH,
-          HOME: process.env.HOME,
-          DATABASE_URL: source.config.databaseUrl,
-          ...(source.config.keyEncryptionKey ? { KEY_ENCRYPTION_KEY: source.config.keyEncryptionKey.toString('base64') } : {}),
-          ISSUER_URL: source.config.issuer,
-          LOG_LEVEL: 'silent',
-          LANG: locale,
-          LC_ALL: locale,
-        },
+        env: { ...adminEnvironment(source), LANG: locale, LC_ALL: locale },
         stdio: ['ignore', 'pipe', 'ignore'],
       });
       let stdout = '';
