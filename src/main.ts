@@ -12,6 +12,7 @@ import { DatabaseFileError } from './store/sqlite-file.ts';
 import { LockTimeoutError } from './store/migrate-postgres.ts';
 import { relayRevocations } from './tokens/revocation-relay.ts';
 import { scheduleKeyLifecycle } from './keys/schedule.ts';
+import { servingExecArgv } from './heap-settings.ts';
 
 function readConfig(): Config {
   try {
@@ -49,6 +50,7 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
     log.info({ url: `http://${config.host}:${config.metricsPort}/metrics` }, 'metrics are served on their own port');
   }
   if (config.workers === 1) return runServer(config, log, kek);
+  cluster.setupPrimary({ execArgv: servingExecArgv(process.execArgv) });
   let stopping = false;
   const listening = new Set<number>();
   // a replacement takes its predecessor's slot, under whose name its metrics appear

@@ -1,10 +1,11 @@
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
+import { YOUNG_GENERATION_FLAG } from '../src/heap-settings.ts';
 import { issuerKey } from './helpers/external-issuer.ts';
 import { corruptTable } from './helpers/database-faults.ts';
 import { basic, formBody, prepareDatabase, runAdmin, tempDir, testConfig } from './helpers/instance.ts';
@@ -47,6 +48,10 @@ test.serial('several workers share the port, all see admin changes within 2 seco
     const url = `http://127.0.0.1:${port}`;
     t.true(await waitReady(url, CLUSTER_START_MS), output().stderr);
     t.regex(output().stdout, /generated one into the data directory/);
+    // the primary was started without it: the workers it forks get the serving processes' young generation
+    const workers = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/);
+    t.is(workers.length, 2);
+    for (const pid of workers) t.true(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(YOUNG_GENERATION_FLAG), `worker ${pid}`);
     const config = testConfig(dir, { ...env, LOG_LEVEL: 'silent' });
     const created = await runAdmin(config, ['app', 'create', 'multi', '--secret', '--audiences', 'https://api.example', '--json']);
     const secret = created.json<{ client_secret: string }>().client_secret;

@@ -1,0 +1,31 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { servingExecArgv, YOUNG_GENERATION_FLAG } from '../src/heap-settings.ts';
+import { ROOT } from './helpers/process.ts';
+
+test('serving processes get the larger young generation unless the operator chose one', (t) => {
+  t.deepEqual(servingExecArgv([], ''), [YOUNG_GENERATION_FLAG]);
+  t.deepEqual(servingExecArgv(['--enable-source-maps'], '--no-warnings'), ['--enable-source-maps', YOUNG_GENERATION_FLAG]);
+  t.deepEqual(servingExecArgv(['--max-semi-space-size=8'], ''), ['--max-semi-space-size=8']);
+  t.deepEqual(servingExecArgv([], '--max_semi_space_size=64'), []);
+  t.deepEqual(servingExecArgv([YOUNG_GENERATION_FLAG], ''), [YOUNG_GENERATION_FLAG], 'npm start already gave it: not twice');
+});
+
+test('npm start runs the server with it, and this Node.js accepts it and sizes the young generation by it', (t) => {
+  const scripts = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
+  t.is(scripts.start, `node ${YOUNG_GENERATION_FLAG} dist/src/main.js`);
+  // the young generation grows to its maximum once a process has allocated enough: its size then shows the flag was read
+  const youngGeneration = (flags: string[]) =>
+    Number(
+      execFileSync(process.execPath, [...flags, '-e', YOUNG_GENERATION_AFTER_ALLOCATING], { encoding: 'utf8' }),
+    );
+  t.true(youngGeneration([YOUNG_GENERATION_FLAG]) > youngGeneration([]));
+});
+
+const YOUNG_GENERATION_AFTER_ALLOCATING = `
+let kept = [];
+for (let round = 0; round < 20; round++) { kept = []; for (let i = 0; i < 3e5; i++) kept.push({ i, s: 'x' + i }); }
+process.stdout.write(String(require('node:v8').getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size));
+`;
