@@ -91,18 +91,23 @@ async function run(title: string, path: string, options: Omit<autocannon.Options
 /**
  * The event-loop delay of the server's processes since the last call, from /metrics: prom-client
  * samples each process's with perf_hooks.monitorEventLoopDelay and starts afresh at each scrape.
- * The max is the longest stall of any process, the p99 the highest of the processes' p99s; both
- * without the 10 ms sampling interval, which every sample includes.
+ * The max is the longest stall of any process that serves, the p99 the highest of their p99s; both
+ * without the 10 ms sampling interval, which every sample includes. The primary of a cluster serves
+ * no request (it runs the jobs and answers the scrape): its longest stall is shown apart.
  */
 const SAMPLING_MS = 10;
 
 async function eventLoopDelay(): Promise<string> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const highest = (name: string) => {
-    const values = [...text.matchAll(new RegExp(`^nodejs_eventloop_lag_${name}_seconds(?:\\{[^}]*\\})? (\\S+)$`, 'gm'))].map((m) => Number(m[1]));
+  // with WORKERS=1 the one process, labelled primary, is also the one that serves
+  const cluster = /process="worker-/.test(text);
+  const highest = (name: string, of: 'serving' | 'primary') => {
+    const values = [...text.matchAll(new RegExp(`^nodejs_eventloop_lag_${name}_seconds(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))]
+      .filter((m) => (of === 'primary') === /process="primary"/.test(m[1] ?? '') || (of === 'serving' && !cluster))
+      .map((m) => Number(m[2]));
     return values.length > 0 ? `${Math.max(0, Math.max(...values) * 1000 - SAMPLING_MS).toFixed(0)} ms` : 'n/a';
   };
-  return `   event-loop stall max ${highest('max')} p99 ${highest('p99')}`;
+  return `   event-loop stall max ${highest('max', 'serving')} p99 ${highest('p99', 'serving')}${cluster ? `, primary max ${highest('max', 'primary')}` : ''}`;
 }
 
 async function issuedCount(): Promise<number> {

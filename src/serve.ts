@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:http';
+import { availableParallelism } from 'node:os';
 import { createApp } from './app.ts';
 import type { Config } from './config.ts';
 import { buildDeps, type Deps, type DepsOptions } from './deps.ts';
 import { guardConnections } from './http/connection-guard.ts';
 import { jwksFastPath } from './http/jwks-fast-path.ts';
 import { createMetricsApp } from './http/metrics-app.ts';
+import { shareRsaSigningThreads } from './keys/sign.ts';
 import type { Logger } from './logger.ts';
 
 export interface Serving {
@@ -24,6 +26,7 @@ const CONNECTION_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 15_000, ke
 
 /** One HTTP server over one set of deps: what each worker runs. */
 export async function serve(config: Config, log: Logger, kek: Buffer, options: DepsOptions = {}): Promise<Serving> {
+  shareRsaSigningThreads(availableParallelism(), config.workers);
   const deps = await buildDeps(config, log, kek, options);
   await deps.keystore().active?.warmUp();
   const app = createApp(deps);

@@ -24,11 +24,25 @@ function signInput(alg: SigningAlg, key: KeyObject): KeyObject | SignKeyObjectIn
 /**
  * The process's signing threads. An ES256 or EdDSA signature takes tens of microseconds: one thread
  * keeps up with any load this process can take, and a thread that is already busy receives the next
- * batch without being woken. An RSA signature takes hundreds: two threads share each batch, one
- * per core of the machines this is sized for.
+ * batch without being woken. An RSA signature takes hundreds: the batch is shared among as many
+ * threads as the process has cores of its own (rsaThreadsPerProcess).
  */
 const ellipticCurveThreads = new SigningThreads(1);
 const rsaThreads = new SigningThreads(2);
+
+/**
+ * RSA signing threads for each of `workers` serving processes on `cores` cores: the cores shared
+ * out, at least one. More threads than cores sign no faster and make every event loop wait longer
+ * for a core (one process on two cores: two threads; one process per core: one each).
+ */
+export function rsaThreadsPerProcess(cores: number, workers: number): number {
+  return Math.max(1, Math.floor(cores / workers));
+}
+
+/** Sizes this process's RSA signing threads; called once, before it serves. */
+export function shareRsaSigningThreads(cores: number, workers: number): void {
+  rsaThreads.setLimit(rsaThreadsPerProcess(cores, workers));
+}
 const THREADS: Record<SigningAlg, SigningThreads> = { ES256: ellipticCurveThreads, EdDSA: ellipticCurveThreads, RS256: rsaThreads, PS256: rsaThreads };
 
 /** Signs JWTs with one key; each `typ` gets its protected header serialised once. */

@@ -162,7 +162,7 @@ export class SigningThreads {
 
   constructor(
     /** how many threads it runs at most; a turn's signatures are shared among that many */
-    readonly size: number,
+    private size: number,
     /** what each thread runs (tests give one that fails) */
     private readonly source = SIGNING_THREAD_SOURCE,
   ) {}
@@ -179,6 +179,17 @@ export class SigningThreads {
         setImmediate(this.flush);
       }
     });
+  }
+
+  /** How many threads it runs at most. */
+  get limit(): number {
+    return this.size;
+  }
+
+  /** Sets how many threads it runs at most, before the first signature: threads already running stay. */
+  setLimit(size: number): void {
+    if (!Number.isInteger(size) || size < 1) throw new RangeError('a signing pool needs at least one thread');
+    this.size = size;
   }
 
   /** The threads running now. */

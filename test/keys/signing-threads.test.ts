@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import type { SigningAlg } from '../../src/config.ts';
-import { JwsSigner } from '../../src/keys/sign.ts';
+import { JwsSigner, rsaThreadsPerProcess } from '../../src/keys/sign.ts';
 import { keyHandle, SIGNING_THREAD_SOURCE, SigningThreads, type KeyHandle } from '../../src/keys/signing-threads.ts';
 import { tempDir } from '../helpers/instance.ts';
 
@@ -76,6 +76,27 @@ test('the signatures of one turn are shared among all the threads, in order, one
   const alone = await threads.sign(handle, 'alone');
   t.true([first, second].includes(alone));
   t.is(threads.running, 2);
+});
+
+test('a pool limited to one thread gives it the whole turn; a limit under one is refused', async (t) => {
+  const threads = new SigningThreads(2, THREAD_ID_SOURCE);
+  t.teardown(() => threads.close());
+  threads.setLimit(1);
+  t.is(threads.limit, 1);
+  const handle = ecHandle(keyPair('ES256').privateKey);
+  const signers = await Promise.all(Array.from({ length: 6 }, (_, i) => threads.sign(handle, `entry ${i}`)));
+  t.is(new Set(signers).size, 1);
+  t.is(threads.running, 1);
+  t.throws(() => threads.setLimit(0), { instanceOf: RangeError });
+  t.is(threads.limit, 1);
+});
+
+test('RSA threads per serving process: the cores shared among the processes, never none', (t) => {
+  t.is(rsaThreadsPerProcess(2, 1), 2);
+  t.is(rsaThreadsPerProcess(2, 2), 1);
+  t.is(rsaThreadsPerProcess(8, 2), 4);
+  t.is(rsaThreadsPerProcess(8, 3), 2);
+  t.is(rsaThreadsPerProcess(2, 4), 1);
 });
 
 test('warming up starts every thread with the key before any signature is asked for', async (t) => {
