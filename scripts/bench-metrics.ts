@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdminCli } from '../src/admin/cli.ts';
 import { loadConfig } from '../src/config.ts';
+import { servingExecArgv } from '../src/heap-settings.ts';
 
 const ROUNDS = 4;
 
@@ -46,7 +47,7 @@ async function startServer(port: number, metrics: boolean): Promise<BenchServer>
   const dir = mkdtempSync(join(tmpdir(), 'tokenmint-bench-metrics-'));
   const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: `file:${join(dir, 'bench.db')}`, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_FAILURES_PER_MINUTE: '0', METRICS: String(metrics) };
   delete env.METRICS_PORT;
-  const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const server = spawn(process.execPath, [...servingExecArgv(['--import', 'tsx']), 'src/main.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     server.kill('SIGTERM');

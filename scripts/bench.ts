@@ -12,6 +12,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdminCli } from '../src/admin/cli.ts';
 import { loadConfig } from '../src/config.ts';
+import { servingExecArgv } from '../src/heap-settings.ts';
 import { benchMetricsCost } from './bench-metrics.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -160,7 +161,8 @@ function guessingRequest(request: autocannon.Request): autocannon.Request {
 }
 
 if (postgresServer) await onPostgresServer(`CREATE DATABASE "${postgresDatabase}"`);
-const server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+// with the flags npm start gives (with WORKERS=1 the one process serves)
+const server = spawn(process.execPath, [...servingExecArgv(['--import', 'tsx']), 'src/main.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
 try {
   await waitReady();
   const app = await admin(['app', 'create', 'bench', '--secret', '--scopes', 'read', '--default-scopes', 'read', '--audiences', 'https://api.example', '--grants', 'client_credentials,jwt-bearer']);

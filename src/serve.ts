@@ -28,7 +28,12 @@ const CONNECTION_TIMEOUTS = { headersTimeout: 10_000, requestTimeout: 15_000, ke
 export async function serve(config: Config, log: Logger, kek: Buffer, options: DepsOptions = {}): Promise<Serving> {
   shareRsaSigningThreads(availableParallelism(), config.workers);
   const deps = await buildDeps(config, log, kek, options);
-  await deps.keystore().active?.warmUp();
+  try {
+    await deps.keystore().active?.warmUp();
+  } catch (error) {
+    // threads are started again by the first token request; a failed head start is no reason not to serve
+    log.warn({ err: error }, 'the signing threads could not be started ahead of the first request');
+  }
   const app = createApp(deps);
   const { keepAliveTimeout, ...serverOptions } = CONNECTION_TIMEOUTS;
   const koa = app.callback();

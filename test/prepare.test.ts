@@ -2,7 +2,7 @@ import test from 'ava';
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { KeyEncryptionKeyError } from '../src/keys/key-encryption-key.ts';
-import { prepare } from '../src/prepare.ts';
+import { DatabaseUnavailableError, prepare } from '../src/prepare.ts';
 import { serve } from '../src/serve.ts';
 import { DatabaseFileError } from '../src/store/sqlite-file.ts';
 import { corruptTable } from './helpers/database-faults.ts';
@@ -89,6 +89,13 @@ test('an empty database created next to an existing key-encryption key is warned
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a PostgreSQL server that cannot be reached stops start-up with one error naming it, never its password', async (t) => {
+  const config = testConfig(tempDir(), { DATABASE_URL: 'postgresql://tm:s3cret-pw@127.0.0.1:1/tokenmint', KEY_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') });
+  const error = await t.throwsAsync(prepare(config, capturingLogger().log), { instanceOf: DatabaseUnavailableError });
+  t.regex(error!.message, /^cannot reach the PostgreSQL database postgresql:\/\/tm:\*\*\*@127\.0\.0\.1:1\/tokenmint: /);
+  t.false(error!.message.includes('s3cret-pw'));
 });
 
 test('a corrupt database is refused at start with a clear error, and `check` reports the damage', async (t) => {

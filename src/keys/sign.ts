@@ -32,11 +32,15 @@ const rsaThreads = new SigningThreads(2);
 
 /**
  * RSA signing threads for each of `workers` serving processes on `cores` cores: the cores shared
- * out, at least one. More threads than cores sign no faster and make every event loop wait longer
- * for a core (one process on two cores: two threads; one process per core: one each).
+ * out, at least one and at most four. More threads than cores sign no faster and make every event
+ * loop wait longer for a core (one process on two cores: two threads; one process per core: one
+ * each); and one event loop, at most ~20,000 requests a second, asks for no more than about four
+ * cores' worth of RSA signatures.
  */
+export const MAX_RSA_THREADS_PER_PROCESS = 4;
+
 export function rsaThreadsPerProcess(cores: number, workers: number): number {
-  return Math.max(1, Math.floor(cores / workers));
+  return Math.min(MAX_RSA_THREADS_PER_PROCESS, Math.max(1, Math.floor(cores / workers)));
 }
 
 /** Sizes this process's RSA signing threads; called once, before it serves. */

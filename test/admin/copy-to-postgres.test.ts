@@ -83,4 +83,9 @@ pgTest('copy-to refuses a database that already holds tokenmint data, and a sour
   t.regex(fromPostgres.stderr, /copy-to copies a SQLite database/);
   const notPostgres = await runAdmin(source.config, ['copy-to', 'mysql://x@y/z']);
   t.regex(notPostgres.stderr, /copy-to needs a PostgreSQL URL/);
+  // nothing listens on port 1: the error names the server, never the password
+  const unreachable = await runAdmin(source.config, ['copy-to', 'postgresql://tm:s3cret-pw@127.0.0.1:1/tokenmint']);
+  t.is(unreachable.code, 1);
+  t.regex(unreachable.stderr, /cannot reach postgresql:\/\/tm:\*\*\*@127\.0\.0\.1:1\/tokenmint/);
+  t.false(unreachable.stderr.includes('s3cret-pw'));
 });

@@ -91,12 +91,14 @@ test('a pool limited to one thread gives it the whole turn; a limit under one is
   t.is(threads.limit, 1);
 });
 
-test('RSA threads per serving process: the cores shared among the processes, never none', (t) => {
+test('RSA threads per serving process: the cores shared among the processes, never none and never over four', (t) => {
   t.is(rsaThreadsPerProcess(2, 1), 2);
   t.is(rsaThreadsPerProcess(2, 2), 1);
   t.is(rsaThreadsPerProcess(8, 2), 4);
   t.is(rsaThreadsPerProcess(8, 3), 2);
   t.is(rsaThreadsPerProcess(2, 4), 1);
+  t.is(rsaThreadsPerProcess(64, 1), 4);
+  t.is(rsaThreadsPerProcess(64, 8), 4);
 });
 
 test('warming up starts every thread with the key before any signature is asked for', async (t) => {
