@@ -3,7 +3,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defaultMaxConnections } from './fd-limit.ts';
-import { isPlainSchemaName, redactedUrl } from './store/postgres-url.ts';
+import { postgresUrlProblems, redactedUrl } from './store/postgres-url.ts';
 
 /** The longest access-token lifetime any setting allows: whatever was issued has expired this long after. */
 export const MAX_ACCESS_TOKEN_TTL_SECONDS = 86_400;
@@ -50,13 +50,7 @@ const schema = z.object({
     .regex(/^(file:.+|postgres(ql)?:\/\/.+)/, { message: 'must be a SQLite file URL such as file:./data/tokenmint.db, or a PostgreSQL URL such as postgresql://user:password@host:5432/tokenmint' })
     .superRefine((url, check) => {
       if (!url.startsWith('postgres')) return;
-      if (!URL.canParse(url)) {
-        check.addIssue({ code: 'custom', message: 'is not a valid PostgreSQL URL' });
-        return;
-      }
-      const params = new URL(url).searchParams;
-      if (!isPlainSchemaName(params.get('schema') ?? 'public')) check.addIssue({ code: 'custom', message: 'schema= must be a plain identifier (letters, digits, _)' });
-      if (params.has('options')) check.addIssue({ code: 'custom', message: 'options= is not supported: name the schema with schema=' });
+      for (const message of postgresUrlProblems(url)) check.addIssue({ code: 'custom', message });
     })
     .default('file:./data/tokenmint.db'),
   DATABASE_POOL_SIZE: int(1, 1000).default(5),

@@ -3,7 +3,7 @@
 // and every token already issued stays valid.
 import { migratePostgres } from '../store/migrate-postgres.ts';
 import { withMigrationSession } from '../store/postgres-session.ts';
-import { isPlainSchemaName, postgresTarget, quoteIdentifier, redactedUrl } from '../store/postgres-url.ts';
+import { postgresTarget, postgresUrlProblems, quoteIdentifier, redactedUrl } from '../store/postgres-url.ts';
 import { createPrisma, type Db, type Tx } from '../store/prisma.ts';
 import type { AdminContext } from './context.ts';
 import { AdminError } from './errors.ts';
@@ -45,8 +45,10 @@ const delegate = (db: Db | Tx, model: string) => (db as unknown as Record<string
 export async function copyToPostgres(ctx: AdminContext, url: string): Promise<View> {
   if (ctx.config.database.kind !== 'sqlite') throw new AdminError('copy-to copies a SQLite database: DATABASE_URL must name the SQLite file to copy');
   if (!/^postgres(ql)?:\/\//.test(url) || !URL.canParse(url)) throw new AdminError('copy-to needs a PostgreSQL URL: postgresql://user:password@host:5432/database');
+  // the rules DATABASE_URL follows: the nodes will be configured with this URL
+  const problems = postgresUrlProblems(url);
+  if (problems.length > 0) throw new AdminError(problems.join('; '));
   const target = postgresTarget(url);
-  if (!isPlainSchemaName(target.schema)) throw new AdminError('schema= must be a plain identifier (letters, digits, _)');
   const destination = createPrisma({ kind: 'postgresql', url, poolSize: 2 });
   try {
     return await withMigrationSession(

@@ -18,9 +18,18 @@ export function postgresTarget(databaseUrl: string): PostgresTarget {
 /** How long a connection waits for a PostgreSQL server to answer before the query fails. */
 export const POSTGRES_CONNECT_TIMEOUT_MS = 5000;
 
-/** A schema name as `?schema=` may give it: a plain identifier, so that nothing else needs quoting rules. */
-export function isPlainSchemaName(name: string): boolean {
-  return /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(name);
+/**
+ * What makes a `postgresql://` URL unusable here, or nothing: it must parse; `?schema=` must be a
+ * plain identifier, so that nothing else needs quoting rules; and `options=` is refused, because the
+ * driver would let it replace the search_path that keeps every query in the configured schema.
+ */
+export function postgresUrlProblems(databaseUrl: string): string[] {
+  if (!URL.canParse(databaseUrl)) return ['is not a valid PostgreSQL URL'];
+  const params = new URL(databaseUrl).searchParams;
+  const problems: string[] = [];
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(params.get('schema') ?? 'public')) problems.push('schema= must be a plain identifier (letters, digits, _)');
+  if (params.has('options')) problems.push('options= is not supported: name the schema with schema=');
+  return problems;
 }
 
 /** How long a statement of the serving processes may run before the server cancels it. */

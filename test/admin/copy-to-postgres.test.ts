@@ -83,6 +83,13 @@ pgTest('copy-to refuses a database that already holds tokenmint data, and a sour
   t.regex(fromPostgres.stderr, /copy-to copies a SQLite database/);
   const notPostgres = await runAdmin(source.config, ['copy-to', 'mysql://x@y/z']);
   t.regex(notPostgres.stderr, /copy-to needs a PostgreSQL URL/);
+  // the URL the nodes will run with follows DATABASE_URL's rules
+  const badSchema = await runAdmin(source.config, ['copy-to', `${database.url}${database.url.includes('?') ? '&' : '?'}schema=a-b`]);
+  t.is(badSchema.code, 1);
+  t.regex(badSchema.stderr, /schema= must be a plain identifier/);
+  const withOptions = await runAdmin(source.config, ['copy-to', `${database.url}${database.url.includes('?') ? '&' : '?'}options=-c%20search_path%3Dother`]);
+  t.is(withOptions.code, 1);
+  t.regex(withOptions.stderr, /options= is not supported/);
   // nothing listens on port 1: the error names the server, never the password
   const unreachable = await runAdmin(source.config, ['copy-to', 'postgresql://tm:s3cret-pw@127.0.0.1:1/tokenmint']);
   t.is(unreachable.code, 1);
