@@ -104,7 +104,10 @@ async function eventLoopDelay(): Promise<string> {
   const cluster = /process="worker-/.test(text);
   const highest = (name: string, of: 'serving' | 'primary') => {
     const values = [...text.matchAll(new RegExp(`^nodejs_eventloop_lag_${name}_seconds(?:\\{([^}]*)\\})? (\\S+)$`, 'gm'))]
-      .filter((m) => (of === 'primary') === /process="primary"/.test(m[1] ?? '') || (of === 'serving' && !cluster))
+      .filter((m) => {
+        const primary = /process="primary"/.test(m[1] ?? '');
+        return of === 'primary' ? primary : !primary || !cluster;
+      })
       .map((m) => Number(m[2]));
     return values.length > 0 ? `${Math.max(0, Math.max(...values) * 1000 - SAMPLING_MS).toFixed(0)} ms` : 'n/a';
   };

@@ -9,7 +9,7 @@ import { YOUNG_GENERATION_FLAG } from '../src/heap-settings.ts';
 import { issuerKey } from './helpers/external-issuer.ts';
 import { corruptTable } from './helpers/database-faults.ts';
 import { basic, formBody, prepareDatabase, runAdmin, tempDir, testConfig } from './helpers/instance.ts';
-import { freePort, start, waitReady } from './helpers/process.ts';
+import { freePort, start, waitReady, workerPids } from './helpers/process.ts';
 
 // The tests that start a cluster (a primary and two workers, each compiling the sources at start)
 // run one at a time, and wait for readiness longer than a single server needs: on two cores busy
@@ -49,9 +49,7 @@ test.serial('several workers share the port, all see admin changes within 2 seco
     t.true(await waitReady(url, CLUSTER_START_MS), output().stderr);
     t.regex(output().stdout, /generated one into the data directory/);
     // the primary was started without it: the workers it forks get the serving processes' young generation
-    // (tsx may run a service process of its own beside them)
-    const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/);
-    const workers = children.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).filter((argv) => argv.some((arg) => arg.endsWith('src/main.ts')));
+    const workers = workerPids(child.pid!).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
     t.is(workers.length, 2);
     for (const argv of workers) t.true(argv.includes(YOUNG_GENERATION_FLAG), argv.join(' '));
     const config = testConfig(dir, { ...env, LOG_LEVEL: 'silent' });

@@ -16,6 +16,7 @@ export function jwksFastPath(config: Config, keystore: () => Keystore, log: Logg
   let bodyOf: Keystore | null = null;
   let body = Buffer.alloc(0);
   let headers: Record<string, string | number> = {};
+  let notModifiedHeaders: Record<string, string> = {};
   return (req, res) => {
     if (req.method !== 'GET' || !paths.has(req.url ?? '')) return false;
     const logging = log.isLevelEnabled('info');
@@ -23,19 +24,14 @@ export function jwksFastPath(config: Config, keystore: () => Keystore, log: Logg
     const store = keystore();
     if (bodyOf !== store) {
       body = Buffer.from(store.jwksBody);
-      headers = {
-        'X-Content-Type-Options': 'nosniff',
-        'Cache-Control': cacheControl,
-        ETag: store.jwksEtag,
-        'Content-Type': 'application/json; charset=utf-8',
-        'Content-Length': body.length,
-      };
+      notModifiedHeaders = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': cacheControl, ETag: store.jwksEtag };
+      headers = { ...notModifiedHeaders, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length };
       bodyOf = store;
     }
     const id = acceptedRequestId(req.headers['x-request-id']);
     res.setHeader('X-Request-Id', id);
     if (req.headers['if-none-match'] === store.jwksEtag) {
-      res.writeHead(304, { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': cacheControl, ETag: store.jwksEtag });
+      res.writeHead(304, notModifiedHeaders);
       res.end();
     } else {
       res.writeHead(200, headers);

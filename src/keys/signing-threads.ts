@@ -149,8 +149,9 @@ const WARM_UP_SIGNATURES_PER_THREAD = 16;
  * Collects the signatures asked for during one turn of the event loop and shares them out, one
  * message per thread, among its threads, least busy first: all of them work on one turn's batch
  * (for RSA, a batch on a single thread would keep the other cores idle while requests wait). Each
- * thread signs its part in order and answers with one message. Threads start when first needed and do not keep the process alive while idle; one
- * that dies fails its outstanding signatures and is replaced by the next batch.
+ * thread signs its part in order and answers with one message. Threads start when first needed and
+ * do not keep the process alive while idle; one that dies fails its outstanding signatures and is
+ * replaced by the next batch.
  */
 export class SigningThreads {
   private readonly threads: SigningThread[] = [];

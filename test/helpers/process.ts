@@ -1,6 +1,7 @@
 // The real server as a child process (`node src/main.ts`), for tests of start-up, workers and
 // process-level faults.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 export const ROOT = new URL('../..', import.meta.url).pathname;
@@ -46,3 +47,15 @@ export async function waitFor(url: string, limitMs = 30_000): Promise<boolean> {
 }
 
 export const waitReady = (url: string, limitMs?: number) => waitFor(`${url}/readyz`, limitMs);
+
+/** The worker processes of a primary (its other children, such as tsx's esbuild service, left out). Linux only. */
+export function workerPids(primary: number): number[] {
+  const children = readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return children.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('src/main.ts');
+    } catch {
+      return false;
+    }
+  });
+}

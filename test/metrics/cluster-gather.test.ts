@@ -1,11 +1,11 @@
 import test from 'ava';
 import { once } from 'node:events';
-import { readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { basic, formBody, runAdmin, tempDir, testConfig } from '../helpers/instance.ts';
 import { counterValue, sampleValue, samples } from '../helpers/metrics.ts';
-import { freePort, start, waitReady, type Started } from '../helpers/process.ts';
+import { freePort, start, waitReady, workerPids, type Started } from '../helpers/process.ts';
 
 // A real cluster (a primary and two workers) scraped while it serves. Like the cluster tests of
 // main.test.ts they run one at a time and give the cluster long to start on a busy machine.
@@ -43,18 +43,6 @@ async function stop({ server, dir }: { server: Started; dir: string }): Promise<
   server.child.kill('SIGTERM');
   await once(server.child, 'exit');
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** The worker processes of a primary (its other children, such as tsx's esbuild service, left out). */
-function workerPids(primary: number): number[] {
-  const children = readFileSync(`/proc/${primary}/task/${primary}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  return children.filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('src/main.ts');
-    } catch {
-      return false;
-    }
-  });
 }
 
 const issued = (text: string) => counterValue(text, 'tokenmint_token_requests_total', { grant_type: 'client_credentials', auth_method: 'client_secret_basic', outcome: 'issued' });
