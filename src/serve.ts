@@ -45,7 +45,7 @@ export async function serve(config: Config, log: Logger, kek: Buffer, options: D
   server.on('request', (req, res) => {
     if (!jwks(req, res)) void koa(req, res);
   });
-  const port = await listen(server, config.port, config.host);
+  const port = await listen(server, config.port, config.host, log);
   return {
     server,
     deps,
@@ -65,16 +65,39 @@ export async function serveMetrics(config: Config, log: Logger, metricsPort: num
   const { keepAliveTimeout, ...serverOptions } = CONNECTION_TIMEOUTS;
   const server = createServer(serverOptions, createMetricsApp(log).callback());
   server.keepAliveTimeout = keepAliveTimeout;
-  await listen(server, metricsPort, config.host);
+  await listen(server, metricsPort, config.host, log);
   return server;
 }
 
-/** Listens, and resolves with the port actually bound (useful with port 0). */
-async function listen(server: Server, port: number, host: string): Promise<number> {
+const SERVER_ERROR_LOG_EVERY_MS = 10_000;
+
+/**
+ * Listens, and resolves with the port actually bound (useful with port 0). Once listening, an error
+ * of the server (a connection that could not be accepted, e.g. out of file descriptors) is logged,
+ * at most once every 10 s with the count since, and serving goes on: unheard, it would end the process.
+ */
+async function listen(server: Server, port: number, host: string, log: Logger): Promise<number> {
   server.listen(port, host);
   await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
+    const listening = () => {
+      server.off('error', failed);
+      resolve();
+    };
+    const failed = (error: Error) => {
+      server.off('listening', listening);
+      reject(error);
+    };
+    server.once('listening', listening);
+    server.once('error', failed);
+  });
+  let unlogged = 0;
+  let lastLogged = -Infinity;
+  server.on('error', (error) => {
+    unlogged++;
+    if (Date.now() - lastLogged < SERVER_ERROR_LOG_EVERY_MS) return;
+    log.error({ err: error, errors: unlogged }, 'the server could not accept a connection');
+    unlogged = 0;
+    lastLogged = Date.now();
   });
   const address = server.address();
   return typeof address === 'object' && address ? address.port : port;

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { tempDir } from '../helpers/instance.ts';
+import { capturingLogger, startInstance, tempDir } from '../helpers/instance.ts';
 import { freePort, start, waitFor, waitReady } from '../helpers/process.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -99,3 +99,16 @@ for (const [name, flood] of [
     }
   });
 }
+
+test('an error of the listening server (an accept that failed, out of files) is logged once per 10 s, and serving goes on', async (t) => {
+  const logs = capturingLogger('error');
+  const instance = await startInstance({}, { log: logs.log });
+  t.teardown(() => instance.close());
+  const failure = Object.assign(new Error('accept EMFILE'), { code: 'EMFILE', syscall: 'accept' });
+  // unheard, the first would have been taken for a failure to listen and the second would end the process
+  for (let i = 0; i < 3; i++) instance.serving.server.emit('error', failure);
+  t.is((await fetch(`${instance.url}/healthz`)).status, 200);
+  const lines = logs.text().split('\n').filter((line) => line.includes('the server could not accept a connection'));
+  t.is(lines.length, 1);
+  t.like(JSON.parse(lines[0]!), { errors: 1, err: { code: 'EMFILE' } });
+});
