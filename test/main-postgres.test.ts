@@ -28,6 +28,7 @@ function startNode(node: (typeof nodes)[number]): void {
   const child = spawn('npm', ['start', '--silent'], { cwd: ROOT, env: { ...env, PORT: String(node.port) }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d) => (node.output += d));
   child.stderr!.on('data', (d) => (node.output += d));
+  child.on('error', (error) => (node.output += `\n[npm start could not be started: ${error.message}]`));
   node.child = child;
 }
 

@@ -139,6 +139,7 @@ async function startServer(step: StepOf<'server'>): Promise<string | undefined> 
   server = started;
   child.stdout!.on('data', (d) => (started.stdout += d));
   child.stderr!.on('data', (d) => (started.stderr += d));
+  child.on('error', (error) => (started.stderr += `\n[the server block could not be started: ${error.message}]`));
   const ready = await Promise.race([waitReady(`http://127.0.0.1:${port}`, SERVER_READY_MS), started.exited.then(() => false)]);
   if (!ready) return `the server did not become ready:\n${started.stderr}${started.stdout.slice(-2000)}`;
   counts.ran++;
@@ -285,4 +286,20 @@ test('text output is compared line by line; timestamps, secrets, digests and ids
   t.deepEqual(textShapeProblems('a: 1\nb: 2\n', 'a:  1\nb: 2\n\n'), []);
   t.is(textShapeProblems('a: 1', 'a: 1\nb: 2').length, 1);
   t.is(textShapeProblems('a: 1\nb: 2', 'a: 1').length, 1);
+});
+
+test('a block shell that dies between two blocks: the next block reports how it ended, and the test process goes on', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tokenmint-readme-shell-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dying = new BlockShell(dir, dir, { PATH: env.PATH! });
+  t.teardown(() => killGroup(dying.child, 'SIGKILL'));
+  t.is((await dying.run('echo one', { keep: true, merged: false, limitMs: 10_000 })).status, 0);
+  killGroup(dying.child, 'SIGKILL');
+  // the shell is gone, and this process has not heard of it yet: the next request meets a closed pipe
+  const until = Date.now() + 200;
+  while (Date.now() < until);
+  const next = await dying.run('echo two', { keep: true, merged: false, limitMs: 10_000 });
+  t.is(next.status, 137);
+  t.is(next.stdout, '');
+  t.false(dying.alive);
 });

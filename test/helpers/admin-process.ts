@@ -37,6 +37,10 @@ export function adminProcess(instance: Instance, argv: string[], limitMs = 120_0
       child.kill('SIGKILL');
     }, limitMs);
     child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolve({ code: null, stderr: `${stderr}\n[the process could not be started: ${error.message}]`, killed });
+    });
     child.on('exit', (code) => {
       clearTimeout(timer);
       resolve({ code, stderr, killed });

@@ -60,8 +60,19 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
   };
 }
 
+/**
+ * A client whose session the server may end (a database dropped WITH (FORCE), connections cut by a
+ * test): that fails the query in flight, where the test sees it; between queries it is not an error
+ * of the test process.
+ */
+function newClient(connectionString: string): pg.Client {
+  const created = new pg.Client({ connectionString });
+  created.on('error', () => {});
+  return created;
+}
+
 async function asAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  const client = newClient(TEST_POSTGRES_URL);
   await client.connect();
   try {
     return await work(client);
@@ -72,7 +83,7 @@ async function asAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** A client of one database, connected; the caller ends it. */
 export async function connect(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url });
+  const client = newClient(url);
   await client.connect();
   return client;
 }

@@ -7,8 +7,9 @@ import { createServer } from 'node:net';
 export const ROOT = new URL('../..', import.meta.url).pathname;
 
 export function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
+  return new Promise((resolve, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as { port: number };
       server.close(() => resolve(port));
     });
@@ -29,6 +30,8 @@ export function start(env: Record<string, string>, shellPrefix?: string): Starte
   let stderr = '';
   command.stdout!.on('data', (d) => (stdout += d));
   command.stderr!.on('data', (d) => (stderr += d));
+  // a spawn that failed shows in the output the test reports, rather than ending the test process
+  command.on('error', (error) => (stderr += `\n[the process could not be started: ${error.message}]`));
   return { child: command, output: () => ({ stdout, stderr }) };
 }
 

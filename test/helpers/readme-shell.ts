@@ -61,6 +61,11 @@ export class BlockShell {
     this.child = spawn('bash', ['--noprofile', '--norc', join(files, 'driver.sh')], { cwd, env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true });
     this.exit = once(this.child, 'exit').then(([code, signal]) => code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
     void this.exit.then(() => this.answered?.());
+    // A shell that is gone makes the request pipe fail (EPIPE on a write, ECONNRESET on its read
+    // side) before its exit is heard; the exit is how that is reported, so these errors are not.
+    this.child.on('error', () => {});
+    this.child.stdio[3]!.on('error', () => {});
+    this.child.stdout!.on('error', () => {});
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       this.answers.push(line);
       this.answered?.();
@@ -74,6 +79,7 @@ export class BlockShell {
   /** Runs a block; `keep` runs it in the shell itself (its variables stay), otherwise in a subshell. */
   async run(script: string, options: { keep: boolean; merged: boolean; limitMs: number }): Promise<BlockResult> {
     const base = join(this.files, `block-${++this.count}`);
+    if (!this.alive) return { status: await this.exit, stdout: '', stderr: '' };
     writeFileSync(`${base}.sh`, `${script}\n`);
     (this.child.stdio[3] as NodeJS.WritableStream).write(`${options.keep ? 'keep' : 'sub'} ${options.merged ? 'yes' : 'no'} ${base}\n`);
     const deadline = Date.now() + options.limitMs;

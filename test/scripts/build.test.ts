@@ -55,6 +55,7 @@ test.serial('npm start builds dist/ when there is none, then serves from it, JSO
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
+  child.on('error', (error) => (stderr += `\n[npm start could not be started: ${error.message}]`));
   try {
     t.true(await waitReady(`http://127.0.0.1:${port}`, 120_000), stderr);
     t.regex(stderr, /building dist\/ from the sources/);

@@ -295,7 +295,7 @@ test.serial('export is the same file whatever the locale of the machine running 
   const source = await freshDatabase();
   for (const clientId of ['aa-app', 'zz-app', 'b-app']) t.is((await source.admin('app', 'create', clientId, '--audiences', 'https://a.example')).code, 0);
   const exportIn = (locale: string) =>
-    new Promise<string>((resolve) => {
+    new Promise<string>((resolve, reject) => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', 'export'], {
         cwd: ROOT,
         env: { ...adminEnvironment(source), LANG: locale, LC_ALL: locale },
@@ -303,6 +303,7 @@ test.serial('export is the same file whatever the locale of the machine running 
       });
       let stdout = '';
       child.stdout.on('data', (d) => (stdout += d));
+      child.on('error', reject);
       child.on('exit', () => resolve(stdout));
     });
   const english = await exportIn('en_US.UTF-8');
