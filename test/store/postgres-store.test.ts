@@ -143,7 +143,6 @@ pgSerial('deployments in two schemas of one database run their jobs independentl
 
 pgSerial('a job whose process dies lets go of its lock: the server ends the session and another node takes the next turn', async (t) => {
   const holder = await connect(database.url);
-  holder.on('error', () => {});
   await holder.query('SELECT pg_advisory_lock($1::int, $2::int)', [JOB_LOCKS.keyLifecycle, schemaLockKey(undefined)]);
   t.is(await runAlone(config, JOB_LOCKS.keyLifecycle, async () => 'ran'), undefined);
   // as a kill -9 would: the connection goes without unlocking
