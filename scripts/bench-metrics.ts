@@ -2,13 +2,12 @@
 // temporary database of its own, driven in turns (on, off, off, on, ...) so that a machine
 // warming up or busy with something else weighs on both alike.
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdminCli } from '../src/admin/cli.ts';
 import { loadConfig } from '../src/config.ts';
-import { servingExecArgv } from '../src/heap-settings.ts';
+import { startBuiltServer } from './bench-server.ts';
 
 const ROUNDS = 4;
 
@@ -47,7 +46,7 @@ async function startServer(port: number, metrics: boolean): Promise<BenchServer>
   const dir = mkdtempSync(join(tmpdir(), 'tokenmint-bench-metrics-'));
   const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: `file:${join(dir, 'bench.db')}`, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_FAILURES_PER_MINUTE: '0', METRICS: String(metrics) };
   delete env.METRICS_PORT;
-  const server = spawn(process.execPath, [...servingExecArgv(['--import', 'tsx']), 'src/main.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const server = startBuiltServer(env);
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     server.kill('SIGTERM');

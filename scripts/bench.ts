@@ -4,7 +4,6 @@
 import autocannon from 'autocannon';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
@@ -12,10 +11,11 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdminCli } from '../src/admin/cli.ts';
 import { loadConfig } from '../src/config.ts';
-import { servingExecArgv } from '../src/heap-settings.ts';
 import { benchMetricsCost } from './bench-metrics.ts';
+import { startBuiltServer } from './bench-server.ts';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const WARM_UP_SECONDS = 3;
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PORT = Number(process.env.BENCH_PORT ?? 3917);
 const dir = mkdtempSync(join(tmpdir(), 'tokenmint-bench-'));
@@ -164,8 +164,8 @@ function guessingRequest(request: autocannon.Request): autocannon.Request {
 }
 
 if (postgresServer) await onPostgresServer(`CREATE DATABASE "${postgresDatabase}"`);
-// with the flags npm start gives (with WORKERS=1 the one process serves)
-const server = spawn(process.execPath, [...servingExecArgv(['--import', 'tsx']), 'src/main.ts'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+// the build, as npm start runs it (with WORKERS=1 the one process serves)
+const server = startBuiltServer(env);
 try {
   await waitReady();
   const app = await admin(['app', 'create', 'bench', '--secret', '--scopes', 'read', '--default-scopes', 'read', '--audiences', 'https://api.example', '--grants', 'client_credentials,jwt-bearer']);
@@ -179,8 +179,12 @@ try {
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
   const basicAuth = `Basic ${Buffer.from(`bench:${app.client_secret}`).toString('base64')}`;
 
-  // warm-up: JIT, caches and the first argon2 verification of each credential
-  await autocannon({ url: `${url}/token`, connections: 4, duration: 2, method: 'POST', headers: { ...form, authorization: basicAuth }, body: 'grant_type=client_credentials' });
+  // warm-up at the scenarios' load: JIT, caches, the first argon2 verification of each credential,
+  // and heaps grown to the size they keep under that load (growing them faults in fresh memory)
+  await autocannon({ url: `${url}/token`, connections: CONNECTIONS, duration: WARM_UP_SECONDS, method: 'POST', headers: { ...form, authorization: basicAuth }, body: 'grant_type=client_credentials' });
+  // and a first scrape: compiling its code is the slowest it ever is, and each scrape's work after
+  // reading the event-loop figures falls into the next scenario's
+  await eventLoopDelay();
   console.log(
     `tokenmint bench: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), WORKERS=${process.env.WORKERS ?? 'default'}, ${CONNECTIONS} connections, ${SECONDS}s each, store ${postgresServer ? 'PostgreSQL' : 'SQLite'}`,
   );
