@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
-import { YOUNG_GENERATION_FLAG } from '../src/heap-settings.ts';
+import { SERVING_FLAGS } from '../src/heap-settings.ts';
 import { issuerKey } from './helpers/external-issuer.ts';
 import { corruptTable } from './helpers/database-faults.ts';
 import { basic, formBody, prepareDatabase, runAdmin, tempDir, testConfig } from './helpers/instance.ts';
@@ -48,10 +48,10 @@ test.serial('several workers share the port, all see admin changes within 2 seco
     const url = `http://127.0.0.1:${port}`;
     t.true(await waitReady(url, CLUSTER_START_MS), output().stderr);
     t.regex(output().stdout, /generated one into the data directory/);
-    // the primary was started without it: the workers it forks get the serving processes' young generation
+    // the primary was started without them: the workers it forks get the serving processes' heap settings
     const workers = workerPids(child.pid!).map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0'));
     t.is(workers.length, 2);
-    for (const argv of workers) t.true(argv.includes(YOUNG_GENERATION_FLAG), argv.join(' '));
+    for (const argv of workers) for (const flag of SERVING_FLAGS) t.true(argv.includes(flag), argv.join(' '));
     const config = testConfig(dir, { ...env, LOG_LEVEL: 'silent' });
     const created = await runAdmin(config, ['app', 'create', 'multi', '--secret', '--audiences', 'https://api.example', '--json']);
     const secret = created.json<{ client_secret: string }>().client_secret;

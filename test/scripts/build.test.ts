@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { YOUNG_GENERATION_FLAG } from '../../src/heap-settings.ts';
+import { SERVING_FLAGS } from '../../src/heap-settings.ts';
 import { killGroup } from '../helpers/readme-shell.ts';
 import { tempDir, TEST_ISSUER } from '../helpers/instance.ts';
 import { freePort, ROOT, waitReady } from '../helpers/process.ts';
@@ -64,8 +64,8 @@ test.serial('npm start builds dist/ when there is none, then serves from it, JSO
     const jwks = await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`);
     t.is(jwks.status, 200);
     t.is(((await jwks.json()) as { keys: unknown[] }).keys.length, 1);
-    // the server is the built JavaScript, not the TypeScript sources, with the serving processes' young generation
-    t.regex(await serverCommand(child.pid!), new RegExp(`^\\S*node ${YOUNG_GENERATION_FLAG} dist/src/main\\.js$`));
+    // the server is the built JavaScript, not the TypeScript sources, with the serving processes' heap settings
+    t.regex(await serverCommand(child.pid!), new RegExp(`^\\S*node ${SERVING_FLAGS.join(' ')} dist/src/main\\.js$`));
   } finally {
     killGroup(child, 'SIGTERM');
     if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
