@@ -11,6 +11,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runAdminCli } from '../src/admin/cli.ts';
 import { loadConfig } from '../src/config.ts';
+import { machineFloor } from './bench-floor.ts';
 import { benchMetricsCost } from './bench-metrics.ts';
 import { startBuiltServer } from './bench-server.ts';
 
@@ -163,6 +164,8 @@ function guessingRequest(request: autocannon.Request): autocannon.Request {
   return { ...request, headers: { ...request.headers, authorization: `Basic ${Buffer.from(`guess-${id}:${secret}`).toString('base64')}`, 'x-forwarded-for': `198.51.${randomBytes(1)[0]}.${randomBytes(1)[0]}` } };
 }
 
+// before tokenmint starts, on a port of its own (BENCH_PORT + 3): the machine's floor for the stalls
+const floor = await machineFloor({ port: PORT + 3, processes: Number(process.env.WORKERS) || availableParallelism(), connections: CONNECTIONS, seconds: SECONDS });
 if (postgresServer) await onPostgresServer(`CREATE DATABASE "${postgresDatabase}"`);
 // the build, as npm start runs it (with WORKERS=1 the one process serves)
 const server = startBuiltServer(env);
@@ -188,6 +191,7 @@ try {
   console.log(
     `tokenmint bench: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown'}), WORKERS=${process.env.WORKERS ?? 'default'}, ${CONNECTIONS} connections, ${SECONDS}s each, store ${postgresServer ? 'PostgreSQL' : 'SQLite'}`,
   );
+  console.log(floor);
   await run('client_credentials, client_secret_basic', '/token', { method: 'POST', headers: { ...form, authorization: basicAuth }, body: 'grant_type=client_credentials' });
   await run('client_credentials, service account', '/token', {
     method: 'POST',
