@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-// Plain JavaScript, run from a file of its own (cluster forks its workers from it). The primary answers each line on stdin with the
-// longest stall and the highest p99 of its serving processes since the last line, net of the
-// 10 ms sampling interval, as /metrics gives tokenmint's.
+// Plain JavaScript, run from a file of its own (cluster forks its workers from it). The primary
+// answers each line on stdin with the longest stall and the highest p99 of its serving processes
+// since the last line, net of the 10 ms sampling interval, as /metrics gives tokenmint's.
 const FLOOR_SERVER = `
 import cluster from 'node:cluster';
 import http from 'node:http';

@@ -165,7 +165,7 @@ function guessingRequest(request: autocannon.Request): autocannon.Request {
 }
 
 // before tokenmint starts, on a port of its own (BENCH_PORT + 3): the machine's floor for the stalls
-const floor = await machineFloor({ port: PORT + 3, processes: Number(process.env.WORKERS) || availableParallelism(), connections: CONNECTIONS, seconds: SECONDS });
+const floor = await machineFloor({ port: PORT + 3, processes: loadConfig({ ...env, LOG_LEVEL: 'silent' }).workers, connections: CONNECTIONS, seconds: SECONDS });
 if (postgresServer) await onPostgresServer(`CREATE DATABASE "${postgresDatabase}"`);
 // the build, as npm start runs it (with WORKERS=1 the one process serves)
 const server = startBuiltServer(env);
