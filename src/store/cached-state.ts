@@ -113,8 +113,9 @@ export class CachedState {
       const version = await readStateVersion(this.db);
       this.pollFailures.succeeded();
       if (version === this.version) return false;
-      this.version = version;
       await this.catchUp?.();
+      // only now: a process that shows this version no longer serves anything cached before it
+      this.version = version;
       this.invalidate();
       return true;
     } catch (error) {

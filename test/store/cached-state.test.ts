@@ -48,3 +48,27 @@ test('an application read from the database on a cache miss is served only once 
     t.true(deps.revocations.isRevoked(oldToken), 'the deletion\'s revocation is in force as the new application is');
   });
 });
+
+test('a process shows a new state version only once its caches no longer hold the state before it', async (t) => {
+  await withWorker('atlas', async (deps, admin) => {
+    const cached = await deps.state.applications();
+    const before = deps.state.loadedVersion;
+    t.is(await admin(created('atlas-2')), 0);
+    // the catch-up that runs before the caches are dropped, held open
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let catchingUp = false;
+    deps.state.catchUpBeforeReading(async () => {
+      catchingUp = true;
+      await gate;
+    });
+    const polled = deps.state.poll();
+    while (!catchingUp) await new Promise((resolve) => setImmediate(resolve));
+    t.is(deps.state.loadedVersion, before, 'not while the old state is still served from the caches');
+    t.is(await deps.state.applications(), cached);
+    open();
+    t.true(await polled);
+    t.true(deps.state.loadedVersion > before);
+    t.true((await deps.state.applications()).some((app) => app.clientId === 'atlas-2'));
+  });
+});
