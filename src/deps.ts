@@ -9,7 +9,7 @@ import { SecretHasher } from './secrets/hasher.ts';
 import { VerifiedSecretCache } from './secrets/verified-cache.ts';
 import { SecretVerifier } from './secrets/verifier.ts';
 import { AuditSink } from './store/audit-sink.ts';
-import { PostgresAuditSink } from './store/postgres-audit-sink.ts';
+import type { PostgresAuditSink } from './store/postgres-audit-sink.ts';
 import { BUSY_TIMEOUT_MS } from './store/sqlite-file.ts';
 import { BackgroundWriter, type WriterOptions } from './store/background-writer.ts';
 import { CachedState } from './store/cached-state.ts';
@@ -49,13 +49,16 @@ export interface DepsOptions {
 }
 
 export async function buildDeps(config: Config, log: Logger, kek: Buffer, options: DepsOptions = {}): Promise<Deps> {
-  const db = createPrisma(config.database);
+  const db = await createPrisma(config.database);
   const database = new DatabaseWatch(db, config.database.kind === 'sqlite' ? config.databaseFile : null, log);
   const state = new CachedState(db, log, options.pollMs);
   const limits = { maxRunning: config.argon2MaxConcurrent, maxWaiting: config.argon2MaxQueue };
   const hasher = new SecretHasher(config.argon2, limits, new Argon2Pool(config.argon2MaxConcurrent));
   const verifier = new SecretVerifier(hasher, new VerifiedSecretCache(config.verifiedSecretCacheSeconds * 1000));
-  const auditSink = config.database.kind === 'sqlite' ? new AuditSink({ file: config.databaseFile, busyTimeoutMs: BUSY_TIMEOUT_MS }) : new PostgresAuditSink(config.database.url);
+  const auditSink =
+    config.database.kind === 'sqlite'
+      ? new AuditSink({ file: config.databaseFile, busyTimeoutMs: BUSY_TIMEOUT_MS })
+      : new (await import('./store/postgres-audit-sink.ts')).PostgresAuditSink(config.database.url);
   const writer = new BackgroundWriter(auditSink, log, options.writer, (error) => database.reportError(error));
   const auditGuard = new AuditVolumeGuard(writer, { deniedPerSecond: config.auditDeniedPerSecond, maxAddresses: 100 });
 

@@ -40,7 +40,7 @@ export async function prepare(config: Config, log: Logger): Promise<Buffer> {
     log.warn({ path }, 'KEY_ENCRYPTION_KEY is not set: generated one into the data directory; back it up with the database, or set KEY_ENCRYPTION_KEY'),
   );
   warnIfReadableByOthers(log, kek.source === 'KEY_ENCRYPTION_KEY' ? [] : [kek.source]);
-  await prepareKeys(createPrisma(config.databaseFile), config, log, kek.key, kek.source);
+  await prepareKeys(await createPrisma(config.databaseFile), config, log, kek.key, kek.source);
   return kek.key;
 }
 
@@ -75,7 +75,7 @@ async function preparePostgres(config: Config, database: Extract<DatabaseConfig,
     async (client) => {
       const applied = await migratePostgres(client, target.schema);
       if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-      await prepareKeys(createPrisma(database, undefined, 2), config, log, kek, 'KEY_ENCRYPTION_KEY');
+      await prepareKeys(await createPrisma(database, undefined, 2), config, log, kek, 'KEY_ENCRYPTION_KEY');
     },
     {
       waitMs: MIGRATION_WAIT_MS,

@@ -132,7 +132,7 @@ const ADMIN_BUSY_TIMEOUT_MS = 15_000;
 async function openAdminContext(config: Config, init: boolean, busyTimeoutMs: number): Promise<AdminContext> {
   if (config.database.kind === 'postgresql') {
     await migrateForAdmin(config.database.url, busyTimeoutMs);
-    return { db: createPrisma(config.database, busyTimeoutMs, 2), hasher: new SecretHasher(config.argon2), config };
+    return { db: await createPrisma(config.database, busyTimeoutMs, 2), hasher: new SecretHasher(config.argon2), config };
   }
   const sqlite = openSqliteFile(config.databaseFile, { create: init, busyTimeoutMs });
   try {
@@ -140,7 +140,7 @@ async function openAdminContext(config: Config, init: boolean, busyTimeoutMs: nu
   } finally {
     sqlite.close();
   }
-  return { db: createPrisma(config.databaseFile, busyTimeoutMs), hasher: new SecretHasher(config.argon2), config };
+  return { db: await createPrisma(config.databaseFile, busyTimeoutMs), hasher: new SecretHasher(config.argon2), config };
 }
 
 /** As the server's start does: a command never works on a schema older than its code. */

@@ -49,7 +49,7 @@ export async function copyToPostgres(ctx: AdminContext, url: string): Promise<Vi
   const problems = postgresUrlProblems(url);
   if (problems.length > 0) throw new AdminError(problems.join('; '));
   const target = postgresTarget(url);
-  const destination = createPrisma({ kind: 'postgresql', url, poolSize: 2 });
+  const destination = await createPrisma({ kind: 'postgresql', url, poolSize: 2 });
   try {
     return await withMigrationSession(
       target,

@@ -14,11 +14,14 @@ export interface PeriodicJob {
  * the job runs again at its next turn. `stop` waits for a run in progress and closes the connection.
  */
 export function runPeriodically(database: DatabaseConfig, lock: number, everyMs: number, log: Logger, failure: string, job: (db: Db) => Promise<void>): PeriodicJob {
-  const db = createPrisma(database, undefined, 2);
+  const opened = createPrisma(database, undefined, 2);
+  // a client that cannot be made fails every run, each logged as a failed run
+  opened.catch(() => {});
   let running: Promise<void> = Promise.resolve();
   const run = () => {
     running = running.then(async () => {
       try {
+        const db = await opened;
         await runAlone(database, lock, () => job(db));
       } catch (error) {
         log.error({ err: error }, failure);
@@ -32,7 +35,7 @@ export function runPeriodically(database: DatabaseConfig, lock: number, everyMs:
     async stop() {
       clearInterval(timer);
       await running;
-      await db.$disconnect();
+      await (await opened.catch(() => undefined))?.$disconnect();
     },
   };
 }

@@ -1,6 +1,6 @@
 // A connection of its own for one piece of work outside the serving pools (a migration, a job run
 // by one node at a time, a copy): its session-level advisory locks live and end with it.
-import pg from 'pg';
+import type pg from 'pg';
 import { MIGRATION_LOCK, withAdvisoryLock } from './migrate-postgres.ts';
 import { clientConfig, POSTGRES_CONNECT_TIMEOUT_MS, type PostgresTarget } from './postgres-url.ts';
 
@@ -9,7 +9,9 @@ import { clientConfig, POSTGRES_CONNECT_TIMEOUT_MS, type PostgresTarget } from '
  * `unreachable` makes it (the driver's own error by default).
  */
 export async function withPostgresSession<T>(target: PostgresTarget, work: (client: pg.Client) => Promise<T>, unreachable: (error: unknown) => unknown = (error) => error): Promise<T> {
-  const client = new pg.Client(clientConfig(target, { connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }));
+  // the driver is loaded by its first use: a node on SQLite never loads it
+  const { Client } = (await import('pg')).default;
+  const client = new Client(clientConfig(target, { connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS }));
   // a session that drops fails the query in flight, which is where it is reported
   client.on('error', () => {});
   try {

@@ -1,9 +1,6 @@
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import { PrismaPg } from '@prisma/adapter-pg';
 import type { DatabaseConfig } from '../config.ts';
 import { PrismaClient } from './generated/client.ts';
-import { PrismaClient as PostgresPrismaClient } from './generated-postgresql/client.ts';
-import { clientConfig, POSTGRES_CONNECT_TIMEOUT_MS, postgresTarget } from './postgres-url.ts';
 import { BUSY_TIMEOUT_MS } from './sqlite-file.ts';
 
 /**
@@ -29,19 +26,17 @@ const facts = new WeakMap<Db, ClientFacts>();
  * A client of the configured store. A SQLite file must exist (openSqliteFile creates it at the
  * first start); a PostgreSQL database is reached through a pool of at most `poolSize` connections,
  * each failing after POSTGRES_CONNECT_TIMEOUT_MS when the server does not answer. A string is a
- * SQLite file's path.
+ * SQLite file's path. PostgreSQL's driver and client are loaded by the first PostgreSQL client:
+ * a node on SQLite never loads them.
  */
-export function createPrisma(database: DatabaseConfig | string, busyTimeoutMs = BUSY_TIMEOUT_MS, poolSize?: number): PrismaClient {
+export async function createPrisma(database: DatabaseConfig | string, busyTimeoutMs = BUSY_TIMEOUT_MS, poolSize?: number): Promise<PrismaClient> {
   const target: DatabaseConfig = typeof database === 'string' ? { kind: 'sqlite', file: database } : database;
   let client: PrismaClient;
   if (target.kind === 'sqlite') {
     client = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${target.file}`, timeout: busyTimeoutMs, fileMustExist: true }) });
   } else {
-    const pg = postgresTarget(target.url);
-    const pool = clientConfig(pg, { max: poolSize ?? target.poolSize, connectionTimeoutMillis: POSTGRES_CONNECT_TIMEOUT_MS, idleTimeoutMillis: 30_000 }, true);
-    // an idle connection the server closed (a restart) is dropped from the pool; the next query opens another
-    const adapter = new PrismaPg(pool, { schema: pg.schema, onPoolError: () => {}, onConnectionError: () => {} });
-    client = new PostgresPrismaClient({ adapter }) as unknown as PrismaClient;
+    const { createPostgresPrisma } = await import('./postgres-prisma.ts');
+    client = createPostgresPrisma(target.url, poolSize ?? target.poolSize);
   }
   facts.set(client, { provider: target.kind, busyTimeoutMs });
   return client;

@@ -72,7 +72,7 @@ test('an assertion just past exp but within the leeway stays single-use through 
   const now = Math.floor(Date.now() / 1000);
   const jwt = await assertion({ iat: now - 120, exp: now - 30 });
   t.is((await instance.token(form(jwt))).status, 200);
-  const db = createPrisma(instance.config.database);
+  const db = await createPrisma(instance.config.database);
   try {
     await purgeUsedAssertions(db, new Date());
   } finally {

@@ -173,7 +173,7 @@ test.serial('token revoke refuses what it cannot do: a future moment, an unknown
 });
 
 test.serial('housekeeping forgets revocations once every token they concern has expired', async (t) => {
-  const db = createPrisma(instance.config.database);
+  const db = await createPrisma(instance.config.database);
   try {
     const kept = await db.tokenRevocation.count();
     t.true(kept > 0);

@@ -16,7 +16,7 @@ async function fresh(env: Record<string, string> = {}) {
   const dir = tempDir();
   const config = testConfig(dir, { KEY_ROTATION_DAYS: '30', KEY_PUBLISH_AHEAD: '600', ACCESS_TOKEN_TTL: '600', ...env });
   const kek = await prepareDatabase(config);
-  const db = createPrisma(config.database);
+  const db = await createPrisma(config.database);
   const settings = keySettings(config);
   const [first] = await listSigningKeys(db);
   return {
@@ -179,7 +179,7 @@ test('a crash between creating the next key and promoting it leaves a state the 
     await env.db.$disconnect();
     // the process is gone; a new one starts: start-up and the schedule find a next key and an active one
     await prepareDatabase(config);
-    const db = createPrisma(config.database);
+    const db = await createPrisma(config.database);
     try {
       t.is(byState(await listSigningKeys(db), 'next').length, 1);
       const changes = await advanceKeyLifecycle(db, kek, settings, new Date(T0 + 30 * DAY + 5 * MINUTE));

@@ -23,7 +23,7 @@ async function fresh(env: Record<string, string> = {}) {
   const dir = tempDir();
   const config = testConfig(dir, { KEY_ROTATION_DAYS: '30', KEY_PUBLISH_AHEAD: '600', ACCESS_TOKEN_TTL: '600', ...env });
   const kek = await prepareDatabase(config);
-  const db = createPrisma(config.databaseFile);
+  const db = await createPrisma(config.databaseFile);
   const [first] = await listSigningKeys(db);
   return {
     dir,
@@ -85,7 +85,7 @@ test('a retired key stays published while tokens signed under a longer ACCESS_TO
 
 test('a worker whose reload failed once picks the keys up again: it neither keeps signing with nor publishing a revoked key', async (t) => {
   const { db, kek, settings, first, config, close } = await fresh();
-  const stateDb = createPrisma(config.databaseFile);
+  const stateDb = await createPrisma(config.databaseFile);
   const state = new CachedState(stateDb, silent, 100);
   let failNext = false;
   // the worker's database connection fails once (SQLITE_BUSY, an I/O error, EMFILE under load...)

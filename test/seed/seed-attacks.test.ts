@@ -281,7 +281,7 @@ test.serial('export → apply to an empty database with a certificate that has e
   const parsed = parseVerificationPem(readFileSync(join(dir, 'c.pem'), 'utf8'));
   t.is((await source.admin('app', 'create', 'rv-expired', '--audiences', 'https://a.example')).code, 0);
   // stored while it was still valid (cert add refuses an expired one), as cert add stores it
-  const db = createPrisma(source.config.database, 5000);
+  const db = await createPrisma(source.config.database, 5000);
   try {
     const { id } = await db.application.findUniqueOrThrow({ where: { clientId: 'rv-expired' } });
     await db.$transaction((tx) => insertCertificate(tx, { name: 'rv-expired-cert', pem: parsed.pem, fingerprint: parsed.fingerprint, jwk: { ...parsed.jwk }, notBefore: parsed.notBefore, expiresAt: parsed.expiresAt, issuer: null, subjectPrefix: null }, [id]));

@@ -10,7 +10,7 @@ async function database() {
   const dir = tempDir();
   const config = testConfig(dir);
   await prepareDatabase(config);
-  const db = createPrisma(config.databaseFile);
+  const db = await createPrisma(config.databaseFile);
   const sink = new AuditSink({ file: config.databaseFile, busyTimeoutMs: BUSY_TIMEOUT_MS });
   return {
     db,

@@ -14,7 +14,7 @@ test('expired audit events, replay records and revocations are purged in batches
   const dir = tempDir();
   const config = testConfig(dir);
   await prepareDatabase(config);
-  const db = createPrisma(config.databaseFile);
+  const db = await createPrisma(config.databaseFile);
   try {
     const now = new Date();
     const event = (at: Date) => ({ at, action: 'token.issued', outcome: 'success' });

@@ -41,21 +41,21 @@ test.after.always(async () => {
   await database?.drop();
 });
 
-function node(): Db {
-  const db = createPrisma(config);
+async function node(): Promise<Db> {
+  const db = await createPrisma(config);
   clients.push(db);
   return db;
 }
 
 pgTest('a client of a postgresql:// database is a PostgreSQL client, in and out of a transaction', async (t) => {
-  const db = node();
+  const db = await node();
   t.is(providerOf(db), 'postgresql');
   t.is(await db.$transaction(async (tx) => providerOf(tx)), 'postgresql');
-  t.is(providerOf(createPrisma('/nonexistent/file.db')), 'sqlite');
+  t.is(providerOf(await createPrisma('/nonexistent/file.db')), 'sqlite');
 });
 
 pgTest('a single-use assertion presented at once to two nodes, ten times each, is accepted exactly once', async (t) => {
-  const [a, b] = [node(), node()];
+  const [a, b] = [await node(), await node()];
   const expires = new Date(Date.now() + 60_000);
   const attempts = Array.from({ length: 20 }, (_, i) => recordFirstUse(i % 2 ? a : b, 'https://ci.example', 'jti-once', expires));
   const results = await Promise.all(attempts);
@@ -79,7 +79,7 @@ pgTest('the audit writer inserts a batch as one statement, every field and milli
       details: i === 0 ? { scope: 'read', n: 1 } : null,
     }));
     await sink.insertAuditEvents(events);
-    const db = node();
+    const db = await node();
     const stored = await listAuditEvents(db, { clientId: 'pg-audit-0', limit: 10_000 });
     t.is(stored.length, 500);
     const first = stored.find((e) => e.subject !== null)!;
@@ -93,7 +93,7 @@ pgTest('the audit writer inserts a batch as one statement, every field and milli
 });
 
 pgTest('app-password last-used times are written in one statement, in UTC', async (t) => {
-  const db = node();
+  const db = await node();
   const account = await db.serviceAccount.create({ data: { username: 'pg-touch', displayName: 'touch' } });
   await db.appPassword.create({ data: { id: 'pw-touch-1', serviceAccountId: account.id, hash: 'x' } });
   await db.appPassword.create({ data: { id: 'pw-touch-2', serviceAccountId: account.id, hash: 'x' } });
@@ -175,7 +175,7 @@ test('a bad PostgreSQL URL is refused without echoing its password', (t) => {
 });
 
 pgTest('housekeeping purges expired audit events, replay records and revocations on PostgreSQL too, in batches', async (t) => {
-  const db = node();
+  const db = await node();
   const now = new Date();
   const DAY = 86_400_000;
   await db.auditEvent.createMany({ data: Array.from({ length: 900 }, (_, i) => ({ at: new Date(now.getTime() - 40 * DAY - i), action: 'hk.old', outcome: 'success' })) });
@@ -192,7 +192,7 @@ pgTest('housekeeping purges expired audit events, replay records and revocations
 });
 
 pgTest('revocations become visible in id order across nodes: a second revocation waits for the first one’s transaction to commit', async (t) => {
-  const [a, b] = [node(), node()];
+  const [a, b] = [await node(), await node()];
   let commit!: () => void;
   const held = new Promise<void>((resolve) => (commit = resolve));
   let first!: () => void;
@@ -241,7 +241,7 @@ test('DATABASE_URL mistakes never echo a password: an unparseable URL, a misspel
 });
 
 test('an unreachable PostgreSQL server is a database error that says so, for clients and for the raw driver', async (t) => {
-  const db = createPrisma({ kind: 'postgresql', url: 'postgresql://postgres@127.0.0.1:1/nothing', poolSize: 1 });
+  const db = await createPrisma({ kind: 'postgresql', url: 'postgresql://postgres@127.0.0.1:1/nothing', poolSize: 1 });
   const error = await t.throwsAsync(db.application.findMany());
   await db.$disconnect();
   t.true(isDatabaseError(error));

@@ -12,7 +12,7 @@ test.before(() => prepare(config, createLogger('silent')));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
 test('the first use of an (iss, jti) wins and every later one is refused', async (t) => {
-  const db = createPrisma(config.databaseFile);
+  const db = await createPrisma(config.databaseFile);
   try {
     const exp = new Date(Date.now() + 60_000);
     t.true(await recordFirstUse(db, 'https://a.example', 'j1', exp));
@@ -24,7 +24,7 @@ test('the first use of an (iss, jti) wins and every later one is refused', async
 });
 
 test('of many concurrent uses through separate connections, exactly one wins', async (t) => {
-  const clients = Array.from({ length: 6 }, () => createPrisma(config.databaseFile));
+  const clients = await Promise.all(Array.from({ length: 6 }, () => createPrisma(config.databaseFile)));
   try {
     const exp = new Date(Date.now() + 60_000);
     const results = await Promise.all(clients.flatMap((db) => [recordFirstUse(db, 'https://race.example', 'once', exp), recordFirstUse(db, 'https://race.example', 'once', exp)]));
@@ -35,7 +35,7 @@ test('of many concurrent uses through separate connections, exactly one wins', a
 });
 
 test('expired records are purged', async (t) => {
-  const db = createPrisma(config.databaseFile);
+  const db = await createPrisma(config.databaseFile);
   try {
     t.true(await recordFirstUse(db, 'https://old.example', 'gone', new Date(Date.now() - 1000)));
     t.true((await purgeUsedAssertions(db, new Date())) >= 1);

@@ -19,7 +19,7 @@ let db: Db;
 
 test.before(async () => {
   await prepare(config, log);
-  db = createPrisma(config.database);
+  db = await createPrisma(config.database);
   const run = await runAdmin(config, ['app', 'create', 'consumer', '--grants', 'jwt-bearer', '--audiences', 'https://api.example']);
   if (run.code !== 0) throw new Error(run.stderr);
 });
