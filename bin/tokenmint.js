@@ -8,7 +8,7 @@ import { buildIfStale } from '../scripts/build.js';
 // run through a symlink (node_modules/.bin/tokenmint), the CLI is found beside the real file
 const self = pathToFileURL(realpathSync(fileURLToPath(import.meta.url)));
 try {
-  buildIfStale();
+  await buildIfStale();
 } catch (error) {
   console.error(`tokenmint: ${error.message}`);
   process.exit(1);

@@ -46,7 +46,7 @@ async function startServer(port: number, metrics: boolean): Promise<BenchServer>
   const dir = mkdtempSync(join(tmpdir(), 'tokenmint-bench-metrics-'));
   const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: `file:${join(dir, 'bench.db')}`, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH_FAILURES_PER_MINUTE: '0', METRICS: String(metrics) };
   delete env.METRICS_PORT;
-  const server = startBuiltServer(env);
+  const server = await startBuiltServer(env);
   const url = `http://127.0.0.1:${port}`;
   const stop = async () => {
     server.kill('SIGTERM');

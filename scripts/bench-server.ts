@@ -8,7 +8,7 @@ import { buildIfStale } from './build.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
-export function startBuiltServer(env: NodeJS.ProcessEnv): ChildProcess {
-  buildIfStale();
+export async function startBuiltServer(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  await buildIfStale();
   return spawn(process.execPath, [...servingExecArgv([]), 'dist/src/main.js'], { cwd: ROOT, env, stdio: ['ignore', 'ignore', 'inherit'] });
 }

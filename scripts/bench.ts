@@ -168,7 +168,7 @@ function guessingRequest(request: autocannon.Request): autocannon.Request {
 const floor = await machineFloor({ port: PORT + 3, processes: loadConfig({ ...env, LOG_LEVEL: 'silent' }).workers, connections: CONNECTIONS, seconds: SECONDS });
 if (postgresServer) await onPostgresServer(`CREATE DATABASE "${postgresDatabase}"`);
 // the build, as npm start runs it (with WORKERS=1 the one process serves)
-const server = startBuiltServer(env);
+const server = await startBuiltServer(env);
 try {
   await waitReady();
   const app = await admin(['app', 'create', 'bench', '--secret', '--scopes', 'read', '--default-scopes', 'read', '--audiences', 'https://api.example', '--grants', 'client_credentials,jwt-bearer']);

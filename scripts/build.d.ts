@@ -1,4 +1,4 @@
 export declare function isStale(): boolean;
-export declare function build(): void;
+export declare function build(): Promise<void>;
 /** Builds when dist/ is missing or older than a source; true when it did. */
-export declare function buildIfStale(): boolean;
+export declare function buildIfStale(): Promise<boolean>;

@@ -1,6 +1,7 @@
 // Process entry: config → database → migrations → workers → listen; graceful shutdown.
 import './wasm-baseline.ts';
 import cluster from 'node:cluster';
+import { fileURLToPath } from 'node:url';
 import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { DatabaseUnavailableError, prepare } from './prepare.ts';
@@ -50,7 +51,8 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
     log.info({ url: `http://${config.host}:${config.metricsPort}/metrics` }, 'metrics are served on their own port');
   }
   if (config.workers === 1) return runServer(config, log, kek);
-  cluster.setupPrimary({ execArgv: servingExecArgv(process.execArgv) });
+  // workers run this module itself, not whatever started the primary (npm start's build check)
+  cluster.setupPrimary({ exec: fileURLToPath(import.meta.url), execArgv: servingExecArgv(process.execArgv) });
   let stopping = false;
   const listening = new Set<number>();
   // a replacement takes its predecessor's slot, under whose name its metrics appear

@@ -24,7 +24,7 @@ test('this Node.js accepts the flags', (t) => {
 
 test('npm start runs the server with it, and this Node.js accepts it and sizes the young generation by it', (t) => {
   const scripts = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
-  t.is(scripts.start, `node ${SERVING_FLAGS.join(' ')} dist/src/main.js`);
+  t.is(scripts.start, `node ${SERVING_FLAGS.join(' ')} scripts/start.js`);
   // the young generation (two semi-spaces) grows to its maximum once a process has allocated enough: its size then
   // shows the flag was read (Node.js 20 and 22 default to 16 MiB semi-spaces, 24 sizes them by the machine's memory)
   const youngGeneration = (flags: string[]) =>

@@ -5,8 +5,8 @@
 // - ```sh, ```bash and ```shell blocks run, in README order, in one long-lived bash process with
 //   `set -euo pipefail`, as a reader pastes them into one terminal: variables (exported or not)
 //   and the working directory carry from one block to the next. The working directory is a fresh
-//   temporary directory holding symbolic links to package.json, node_modules, bin, dist (the build
-//   `npm test` makes first), src, scripts, prisma and the tsconfig files, so `npm start` and
+//   temporary directory holding symbolic links to package.json, package-lock.json, node_modules, bin, dist (the build
+//   `npm test` makes first), src, scripts, prisma and tsconfig.json, so `npm start` and
 //   `npm run admin` work there and everything the README creates (data/ with the database and
 //   key-encryption key, key pairs, JWKS files) lands there, never in the repository. The
 //   environment holds only PATH, HOME (a temporary directory too) and
@@ -57,7 +57,7 @@ const MIN_RUN = 34;
 const ADMIN_REACH_MS = 2500;
 const BLOCK_LIMIT_MS = 100_000;
 const SERVER_READY_MS = 100_000;
-const LINKED = ['package.json', 'node_modules', 'bin', 'dist', 'src', 'scripts', 'prisma', 'tsconfig.json', 'tsconfig.build.json'];
+const LINKED = ['package.json', 'package-lock.json', 'node_modules', 'bin', 'dist', 'src', 'scripts', 'prisma', 'tsconfig.json'];
 
 const port = await freePort();
 const steps = readmeSteps(readFileSync(join(ROOT, 'README.md'), 'utf8'), (text) => text.replaceAll('localhost:3000', `localhost:${port}`));

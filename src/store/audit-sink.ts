@@ -1,4 +1,7 @@
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { PACKAGE_ROOT } from '../package-root.ts';
 import { auditRow, storedDateTime } from './audit-rows.ts';
 import type { ThreadOptions, ThreadReply, ThreadRequest } from './audit-thread.ts';
 import type { AuditEvent } from './types.ts';
@@ -21,7 +24,8 @@ export class SinkError extends Error {
 }
 
 const FROM_TYPESCRIPT = import.meta.url.endsWith('.ts');
-const THREAD = new URL(`./audit-thread${FROM_TYPESCRIPT ? '.ts' : '.js'}`, import.meta.url);
+// built, this module is inside a bundle; the build makes the thread an entry point of its own there
+const THREAD = FROM_TYPESCRIPT ? new URL('./audit-thread.ts', import.meta.url) : pathToFileURL(join(PACKAGE_ROOT, 'dist', 'src', 'store', 'audit-thread.js'));
 
 /**
  * The build runs the thread's JavaScript. Run from TypeScript (tests, development), a thread does

@@ -20,7 +20,7 @@ test.after.always(() => {
   rmSync(work, { recursive: true, force: true });
 });
 
-for (const name of ['package.json', 'tsconfig.json', 'tsconfig.build.json', 'src', 'scripts', 'prisma', 'bin']) cpSync(join(ROOT, name), join(copy, name), { recursive: true, verbatimSymlinks: true });
+for (const name of ['package.json', 'package-lock.json', 'tsconfig.json', 'src', 'scripts', 'prisma', 'bin']) cpSync(join(ROOT, name), join(copy, name), { recursive: true, verbatimSymlinks: true });
 rmSync(join(copy, 'dist'), { recursive: true, force: true });
 symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
 
@@ -64,8 +64,9 @@ test.serial('npm start builds dist/ when there is none, then serves from it, JSO
     const jwks = await fetch(`http://127.0.0.1:${port}/.well-known/jwks.json`);
     t.is(jwks.status, 200);
     t.is(((await jwks.json()) as { keys: unknown[] }).keys.length, 1);
-    // the server is the built JavaScript, not the TypeScript sources, with the serving processes' heap settings
-    t.regex(await serverCommand(child.pid!), new RegExp(`^\\S*node ${SERVING_FLAGS.join(' ')} dist/src/main\\.js$`));
+    // the server is the built JavaScript (scripts/start.js checks the build and runs dist/src/main.js in
+    // the same process), not the TypeScript sources, with the serving processes' heap settings
+    t.regex(await serverCommand(child.pid!), new RegExp(`^\\S*node ${SERVING_FLAGS.join(' ')} scripts/start\\.js$`));
   } finally {
     killGroup(child, 'SIGTERM');
     if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
@@ -76,7 +77,7 @@ test.serial('npm start builds dist/ when there is none, then serves from it, JSO
 /** The command line of the server process npm started (through sh) in the session it leads. */
 async function serverCommand(session: number): Promise<string> {
   const { stdout } = await run('ps', ['-o', 'args=', '-s', String(session)]);
-  const line = stdout.split('\n').find((l) => /^\S*node\b.*main/.test(l));
+  const line = stdout.split('\n').find((l) => /^\S*node\b.*(start|main)\.js/.test(l));
   if (!line) throw new Error(`no server process among:\n${stdout}`);
   return line.trim();
 }
@@ -98,22 +99,26 @@ test.serial('the admin CLI runs from dist/; a source newer than the build is bui
   t.deepEqual(JSON.parse(again.stdout).map((a: { client_id: string }) => a.client_id), ['billing']);
 });
 
-test.serial('a removed source file is a reason to build again, and the build leaves no trace of it', async (t) => {
+test.serial('an added or removed source file is a reason to build again, and a build leaves nothing of the one before', async (t) => {
   mkdirSync(join(copy, 'src', 'leftover'));
   cpSync(join(copy, 'src', 'errors.ts'), join(copy, 'src', 'leftover', 'old.ts'));
   touchSource('src/leftover/old.ts');
-  t.is((await tokenmint('app', 'list')).code, 0);
-  t.true(existsSync(join(copy, 'dist', 'src', 'leftover', 'old.js')));
+  const added = await tokenmint('app', 'list');
+  t.is(added.code, 0, added.stderr);
+  t.regex(added.stderr, /building dist\//);
+  // a file the previous build made and this one does not (as a chunk of code since removed would be)
+  writeFileSync(join(copy, 'dist', 'chunks', 'from-an-older-build.js'), '');
   rmSync(join(copy, 'src', 'leftover'), { recursive: true });
   touchSource('src');
   const listed = await tokenmint('app', 'list', '--json');
   t.is(listed.code, 0, listed.stderr);
   t.regex(listed.stderr, /building dist\//);
-  t.false(existsSync(join(copy, 'dist', 'src', 'leftover')));
+  t.false(existsSync(join(copy, 'dist', 'chunks', 'from-an-older-build.js')));
+  t.true(existsSync(join(copy, 'dist', 'src', 'main.js')));
 });
 
-test.serial('a source that does not compile fails the build with tsc\'s message and keeps the last good build', async (t) => {
-  const before = readFileSync(join(copy, 'dist', 'src', 'errors.js'), 'utf8');
+test.serial('a source that does not compile fails the build with the compiler\'s message and keeps the last good build', async (t) => {
+  const before = readFileSync(join(copy, 'dist', 'src', 'main.js'), 'utf8');
   const original = readFileSync(join(copy, 'src', 'errors.ts'), 'utf8');
   try {
     writeFileSync(join(copy, 'src', 'errors.ts'), `${original}\nexport const broken = ;\n`);
@@ -122,8 +127,8 @@ test.serial('a source that does not compile fails the build with tsc\'s message 
     t.is(failed.code, 1);
     t.is(failed.stdout, '');
     t.regex(failed.stderr, /src\/errors\.ts/);
-    t.regex(failed.stderr, /tokenmint: tsc failed .*dist\/ was not built/);
-    t.is(readFileSync(join(copy, 'dist', 'src', 'errors.js'), 'utf8'), before);
+    t.regex(failed.stderr, /tokenmint: the build failed .*dist\/ was not built/);
+    t.is(readFileSync(join(copy, 'dist', 'src', 'main.js'), 'utf8'), before);
   } finally {
     writeFileSync(join(copy, 'src', 'errors.ts'), original);
   }
