@@ -1,19 +1,22 @@
-// Process entry: config → database → migrations → workers → listen; graceful shutdown.
+// Process entry: config → workers forked → database prepared (checks, migrations, first key) →
+// workers serve; graceful shutdown. What only one kind of process needs is imported where it is
+// needed: a worker never loads the primary's preparation, and the primary forks its workers before
+// it loads the store.
 import './wasm-baseline.ts';
 import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, environmentWithDotenv, loadConfig, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { DatabaseUnavailableError, prepare } from './prepare.ts';
-import { enableMetrics, WORKER_SLOT_VARIABLE } from './metrics/process-metrics.ts';
-import { scheduleHousekeeping } from './store/housekeeping.ts';
 import { answerPings, watchWorkers } from './cluster-watch.ts';
-import { KeyEncryptionKeyError, readKeyEncryptionKey } from './keys/key-encryption-key.ts';
-import { DatabaseFileError } from './store/sqlite-file.ts';
-import { LockTimeoutError } from './store/migrate-postgres.ts';
+import { answerWhenPrepared, untilPrepared, WORKER_SLOT_VARIABLE } from './cluster-start.ts';
+import { readKeyEncryptionKey } from './keys/key-encryption-key.ts';
 import { relayRevocations } from './tokens/revocation-relay.ts';
-import { scheduleKeyLifecycle } from './keys/schedule.ts';
 import { servingExecArgv } from './heap-settings.ts';
+
+/** Checks, migrates and makes a first key (prepare.ts): once per start, in the primary only. */
+async function prepare(config: Config, log: Logger): Promise<Buffer> {
+  return (await import('./prepare.ts')).prepare(config, log);
+}
 
 function readConfig(): Config {
   try {
@@ -25,10 +28,12 @@ function readConfig(): Config {
   }
 }
 
-async function runServer(config: Config, log: Logger, kek: Buffer): Promise<void> {
+async function runServer(config: Config, log: Logger, kek: Buffer | (() => Buffer)): Promise<void> {
   // loaded only where it serves: the primary of a cluster never does
   const { serve } = await import('./serve.ts');
-  const serving = await serve(config, log, kek);
+  // a worker has loaded its code while the primary prepared the database; it opens it only once that is done
+  if (!cluster.isPrimary) await untilPrepared();
+  const serving = await serve(config, log, typeof kek === 'function' ? kek() : kek);
   const stop = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     await serving.close();
@@ -40,8 +45,13 @@ async function runServer(config: Config, log: Logger, kek: Buffer): Promise<void
   else answerPings();
 }
 
-async function runPrimary(config: Config, log: Logger): Promise<void> {
-  const kek = await prepare(config, log);
+/** What the primary runs besides the workers, once the database is prepared. */
+async function startPrimaryDuties(config: Config, log: Logger, kek: Buffer): Promise<void> {
+  const [{ scheduleHousekeeping }, { scheduleKeyLifecycle }, { enableMetrics }] = await Promise.all([
+    import('./store/housekeeping.ts'),
+    import('./keys/schedule.ts'),
+    import('./metrics/process-metrics.ts'),
+  ]);
   scheduleHousekeeping(config, log);
   scheduleKeyLifecycle(config, log, kek);
   if (config.metrics) enableMetrics();
@@ -50,7 +60,14 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
     await serveMetrics(config, log, config.metricsPort);
     log.info({ url: `http://${config.host}:${config.metricsPort}/metrics` }, 'metrics are served on their own port');
   }
-  if (config.workers === 1) return runServer(config, log, kek);
+}
+
+async function runPrimary(config: Config, log: Logger): Promise<void> {
+  if (config.workers === 1) {
+    const kek = await prepare(config, log);
+    await startPrimaryDuties(config, log, kek);
+    return runServer(config, log, kek);
+  }
   // workers run this module itself, not whatever started the primary (npm start's build check)
   cluster.setupPrimary({ exec: fileURLToPath(import.meta.url), execArgv: servingExecArgv(process.execArgv) });
   let stopping = false;
@@ -71,8 +88,6 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
       }
     });
   };
-  relayRevocations();
-  for (let slot = 1; slot <= config.workers; slot++) fork(slot);
   let watching = false;
   cluster.on('listening', (worker, address) => {
     listening.add(worker.id);
@@ -108,20 +123,47 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  relayRevocations();
+  const preparation = answerWhenPrepared();
+  // forked before the database is prepared: they load their code meanwhile, and wait for it before opening the database
+  for (let slot = 1; slot <= config.workers; slot++) fork(slot);
+  let kek: Buffer;
+  try {
+    kek = await prepare(config, log);
+  } catch (error) {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
+    throw error;
+  }
+  if (stopping) return;
+  await startPrimaryDuties(config, log, kek);
+  preparation.prepared();
 }
 
 const config = readConfig();
 const log = createLogger(config.logLevel);
 try {
   if (cluster.isPrimary) await runPrimary(config, log);
-  else await runServer(config, log, readKeyEncryptionKey(config.keyEncryptionKey, config.dataDir).key);
+  else await runServer(config, log, () => readKeyEncryptionKey(config.keyEncryptionKey, config.dataDir).key);
 } catch (error) {
-  if (error instanceof DatabaseFileError || error instanceof KeyEncryptionKeyError || error instanceof DatabaseUnavailableError || error instanceof LockTimeoutError) {
+  if (await isOperatorsToFix(error)) {
     // the operator's to fix: one clear line, no stack
-    log.fatal(error.message);
-    console.error(`tokenmint: ${error.message}`);
+    const { message } = error as Error;
+    log.fatal(message);
+    console.error(`tokenmint: ${message}`);
   } else {
     log.fatal({ err: error }, 'tokenmint could not start');
   }
   process.exit(1);
+}
+
+/** A failure the operator fixes (a corrupt database file, a wrong key-encryption key, an unreachable or locked database). */
+async function isOperatorsToFix(error: unknown): Promise<boolean> {
+  const [{ DatabaseFileError }, { KeyEncryptionKeyError }, { DatabaseUnavailableError }, { LockTimeoutError }] = await Promise.all([
+    import('./store/sqlite-file.ts'),
+    import('./keys/key-encryption-key.ts'),
+    import('./prepare.ts'),
+    import('./store/migrate-postgres.ts'),
+  ]);
+  return error instanceof DatabaseFileError || error instanceof KeyEncryptionKeyError || error instanceof DatabaseUnavailableError || error instanceof LockTimeoutError;
 }

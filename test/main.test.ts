@@ -27,16 +27,19 @@ test('bad configuration stops start-up with one line per problem, naming the var
   t.true(lines.some((l) => l.includes('SIGNING_ALG')));
 });
 
-test('a corrupt database stops start-up with one clear line, before any worker starts', async (t) => {
+test('a corrupt database stops start-up with one clear line, before any worker opens it or serves', async (t) => {
   const dir = tempDir();
   const config = testConfig(dir);
   await prepareDatabase(config);
   t.is((await runAdmin(config, ['app', 'create', 'a', '--audiences', 'https://api.example'])).code, 0);
   corruptTable(config.databaseFile, 'applications');
-  const { child, output } = start({ DATABASE_URL: `file:${config.databaseFile}`, PORT: String(await freePort()), HOST: '127.0.0.1' });
+  const port = await freePort();
+  // the workers are forked at once and load their code while the primary checks the database
+  const { child, output } = start({ DATABASE_URL: `file:${config.databaseFile}`, PORT: String(port), HOST: '127.0.0.1', WORKERS: '2' });
   const [code] = await once(child, 'exit');
   t.is(code, 1);
   t.is(output().stderr, `tokenmint: the database ${config.databaseFile} is corrupt (database disk image is malformed): restore it from a backup (see README, Backups); npm run admin -- check runs the full integrity check\n`);
+  t.false(await waitReady(`http://127.0.0.1:${port}`, 1500), 'no worker serves once the primary has stopped');
 });
 
 test.serial('several workers share the port, all see admin changes within 2 seconds, and SIGTERM stops them cleanly', async (t) => {

@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import { ClusterGather } from './cluster-gather.ts';
 import { recordInto } from './recorder.ts';
 import { defineSeries } from './series.ts';
+import { WORKER_SLOT_VARIABLE } from '../cluster-start.ts';
 import { answerPrimary, askPrimary } from './worker-channel.ts';
 
 export interface ProcessMetrics {
@@ -14,7 +15,7 @@ export interface ProcessMetrics {
 }
 
 /** Set by the primary when it forks a worker, so a replacement worker reports under its predecessor's name. */
-export const WORKER_SLOT_VARIABLE = 'TOKENMINT_WORKER';
+export { WORKER_SLOT_VARIABLE };
 
 let enabled: ProcessMetrics | undefined;
 
