@@ -3,9 +3,9 @@
 // (native addons excepted): a process starts by reading a few files instead of compiling some
 // seven hundred modules one by one. It only emits: type-checking is `npm run typecheck`.
 // `node scripts/build.js --if-stale` builds only when dist/ is missing or older than its sources
-// (bin/start.js and bin/tokenmint.js call buildIfStale), which costs a few milliseconds.
+// (scripts/start.js and bin/tokenmint.js call buildIfStale), which costs a few milliseconds.
 // Plain JavaScript, so that it runs before anything is built. Nothing it prints goes to stdout.
-import { mkdirSync, readdirSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,7 +17,7 @@ const DIST = join(ROOT, 'dist');
  */
 const STAMP = '.built';
 /** What dist/ is made of: a change to any of them (or a file added or removed) calls for a build. */
-const SOURCES = ['src', 'scripts/admin.ts', 'tsconfig.json', 'package-lock.json'];
+const SOURCES = ['src', 'scripts/admin.ts', 'scripts/build.js', 'tsconfig.json', 'package-lock.json'];
 /** The bundles, by their path in dist/ without the extension. The audit writer is a thread's entry point of its own. */
 const ENTRY_POINTS = { 'src/main': 'src/main.ts', 'scripts/admin': 'scripts/admin.ts', 'src/store/audit-thread': 'src/store/audit-thread.ts' };
 /** Loaded from node_modules at run time: native addons (and pg's optional one) cannot be bundled. */
@@ -103,7 +103,9 @@ function queryCompilerAsWasmFile(out) {
       bundler.onResolve({ filter: /\/query_compiler_\w+_bg\.\w+\.wasm-base64\.mjs$/ }, (args) => ({ path: args.path, namespace: 'query-compiler-wasm' }));
       bundler.onLoad({ filter: /.*/, namespace: 'query-compiler-wasm' }, async (args) => {
         const name = args.path.split('/').pop().replace(/\.wasm-base64\.mjs$/, '.wasm');
-        const { wasm } = await import(args.path);
+        // read as text, not imported: a server that built at its start would keep both modules for its lifetime
+        const wasm = /"([A-Za-z0-9+/=]+)"/.exec(readFileSync(new URL(import.meta.resolve(args.path)), 'utf8'))?.[1];
+        if (!wasm) throw new Error(`${args.path} does not hold the WebAssembly as a base64 string literal`);
         mkdirSync(join(out, 'wasm'), { recursive: true });
         writeFileSync(join(out, 'wasm', name), Buffer.from(wasm, 'base64'));
         // the module's URL is that of a chunk in dist/chunks/ (the build's chunkNames)

@@ -71,6 +71,7 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
   // workers run this module itself, not whatever started the primary (npm start's build check)
   cluster.setupPrimary({ exec: fileURLToPath(import.meta.url), execArgv: servingExecArgv(process.execArgv) });
   let stopping = false;
+  let prepared = false;
   const listening = new Set<number>();
   // a replacement takes its predecessor's slot, under whose name its metrics appear
   const slots = new Map<number, number>();
@@ -105,6 +106,8 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
       stopping = true;
       for (const other of Object.values(cluster.workers ?? {})) other?.process.kill('SIGTERM');
       process.exitCode = 1;
+      // the database being prepared meanwhile is left as a failed start leaves it (a migration is a transaction)
+      if (!prepared) process.exit();
       return;
     }
     log.error({ worker: worker.process.pid, code, signal }, 'worker exited; starting another');
@@ -116,9 +119,11 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down workers');
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
-    setTimeout(() => process.exit(0), 10_000).unref();
+    // an exit code set before (a worker that failed to start) is kept
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit();
+    setTimeout(() => process.exit(), 10_000).unref();
     cluster.on('exit', () => {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit();
     });
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -135,6 +140,7 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGKILL');
     throw error;
   }
+  prepared = true;
   if (stopping) return;
   await startPrimaryDuties(config, log, kek);
   preparation.prepared();

@@ -14,14 +14,17 @@ export interface PeriodicJob {
  * the job runs again at its next turn. `stop` waits for a run in progress and closes the connection.
  */
 export function runPeriodically(database: DatabaseConfig, lock: number, everyMs: number, log: Logger, failure: string, job: (db: Db) => Promise<void>): PeriodicJob {
-  const opened = createPrisma(database, undefined, 2);
-  // a client that cannot be made fails every run, each logged as a failed run
-  opened.catch(() => {});
+  // made by the first run; one that could not be made is tried again by the next
+  let opened: Promise<Db> | undefined;
+  const client = () => (opened ??= createPrisma(database, undefined, 2).catch((error: unknown) => {
+    opened = undefined;
+    throw error;
+  }));
   let running: Promise<void> = Promise.resolve();
   const run = () => {
     running = running.then(async () => {
       try {
-        const db = await opened;
+        const db = await client();
         await runAlone(database, lock, () => job(db));
       } catch (error) {
         log.error({ err: error }, failure);
@@ -35,7 +38,7 @@ export function runPeriodically(database: DatabaseConfig, lock: number, everyMs:
     async stop() {
       clearInterval(timer);
       await running;
-      await (await opened.catch(() => undefined))?.$disconnect();
+      await (await opened?.catch(() => undefined))?.$disconnect();
     },
   };
 }
