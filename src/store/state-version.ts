@@ -10,6 +10,11 @@ export async function bumpStateVersion(tx: Tx): Promise<void> {
   if (changed !== 1) throw new Error('the state_version row is missing: the database was not migrated');
 }
 
+/**
+ * Read every 500 ms by every process, and first when it starts: as plain SQL, which Prisma runs
+ * without its query compiler (about 0.1 ms instead of 0.5 once warm, and no compilation at start).
+ */
 export async function readStateVersion(db: Db): Promise<number> {
-  return (await db.stateVersion.findUnique({ where: { id: 1 } }))?.version ?? 0;
+  const rows = await db.$queryRaw<{ version: number | bigint }[]>`SELECT "version" FROM "state_version" WHERE "id" = 1`;
+  return Number(rows[0]?.version ?? 0);
 }
