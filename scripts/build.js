@@ -73,7 +73,7 @@ export async function build() {
       chunkNames: 'chunks/[name]-[hash]',
       // the CommonJS packages inside call require() for Node.js's own modules
       banner: { js: "import { createRequire as __tokenmintCreateRequire } from 'node:module'; const require = __tokenmintCreateRequire(import.meta.url);" },
-      plugins: [queryCompilerAsWasmFile(out), zodInEnglishOnly],
+      plugins: [builtinsThroughRequire, queryCompilerAsWasmFile(out), zodInEnglishOnly],
       logLevel: 'silent',
     });
   } catch (error) {
@@ -114,6 +114,21 @@ function queryCompilerAsWasmFile(out) {
     },
   };
 }
+
+/**
+ * Node.js's own modules, imported by a static import, are loaded through require(), as the
+ * CommonJS packages in the bundle load them. An ESM import of one makes Node.js read every export
+ * to build the module's namespace, and since Node.js 22 node:http's exports include undici's
+ * WebSocket: reading it loads undici, several hundred milliseconds of every process's start on a
+ * two-core machine, for a client tokenmint never uses.
+ */
+const builtinsThroughRequire = {
+  name: 'builtins-through-require',
+  setup(bundler) {
+    bundler.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'import-statement' ? { path: args.path, namespace: 'builtin' } : undefined));
+    bundler.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});\n`, loader: 'js' }));
+  },
+};
 
 /**
  * zod exports its error messages in some fifty languages (a third of its code) through z.locales;
