@@ -1,12 +1,15 @@
 import cluster, { type Worker } from 'node:cluster';
 
+/**
+ * Set by the primary when it forks a worker: the worker's slot (1..WORKERS), under whose name its
+ * metrics appear; a replacement takes its predecessor's.
+ */
+export const WORKER_SLOT_VARIABLE = 'TOKENMINT_WORKER';
+
 // The workers are forked as the primary starts, and load their code while it prepares the database
 // (checks, migrates, makes a first key) on the other core. Before opening the database a worker
 // asks whether it is prepared, and waits for the answer: asking, rather than being told, means no
 // answer can arrive before the worker listens for it.
-/** A worker's slot (1..WORKERS), under whose name its metrics appear; a replacement takes its predecessor's. */
-export const WORKER_SLOT_VARIABLE = 'TOKENMINT_WORKER';
-
 const ASK = 'tokenmint:prepared?';
 const PREPARED = 'tokenmint:prepared';
 

@@ -28,12 +28,12 @@ function readConfig(): Config {
   }
 }
 
-async function runServer(config: Config, log: Logger, kek: Buffer | (() => Buffer)): Promise<void> {
-  // loaded only where it serves: the primary of a cluster never does
+/** Serves; `preparedKek` resolves once the database may be opened, with the key-encryption key. */
+async function runServer(config: Config, log: Logger, preparedKek: () => Promise<Buffer>): Promise<void> {
+  // loaded only where it serves (the primary of a cluster never does), and before waiting: a
+  // worker loads it while the primary prepares
   const { serve } = await import('./serve.ts');
-  // a worker has loaded its code while the primary prepared the database; it opens it only once that is done
-  if (!cluster.isPrimary) await untilPrepared();
-  const serving = await serve(config, log, typeof kek === 'function' ? kek() : kek);
+  const serving = await serve(config, log, await preparedKek());
   const stop = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     await serving.close();
@@ -66,7 +66,7 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
   if (config.workers === 1) {
     const kek = await prepare(config, log);
     await startPrimaryDuties(config, log, kek);
-    return runServer(config, log, kek);
+    return runServer(config, log, async () => kek);
   }
   // workers run this module itself, not whatever started the primary (npm start's build check)
   cluster.setupPrimary({ exec: fileURLToPath(import.meta.url), execArgv: servingExecArgv(process.execArgv) });
@@ -120,11 +120,12 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
     log.info({ signal }, 'shutting down workers');
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill(signal);
     // an exit code set before (a worker that failed to start) is kept
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit();
-    setTimeout(() => process.exit(), 10_000).unref();
-    cluster.on('exit', () => {
+    const exitOnceNoWorkerIsLeft = () => {
       if (Object.keys(cluster.workers ?? {}).length === 0) process.exit();
-    });
+    };
+    exitOnceNoWorkerIsLeft();
+    setTimeout(() => process.exit(), 10_000).unref();
+    cluster.on('exit', exitOnceNoWorkerIsLeft);
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
@@ -150,7 +151,13 @@ const config = readConfig();
 const log = createLogger(config.logLevel);
 try {
   if (cluster.isPrimary) await runPrimary(config, log);
-  else await runServer(config, log, () => readKeyEncryptionKey(config.keyEncryptionKey, config.dataDir).key);
+  else {
+    // a worker opens the database only once the primary has prepared it (and made the key-encryption key, at a first start)
+    await runServer(config, log, async () => {
+      await untilPrepared();
+      return readKeyEncryptionKey(config.keyEncryptionKey, config.dataDir).key;
+    });
+  }
 } catch (error) {
   if (await isOperatorsToFix(error)) {
     // the operator's to fix: one clear line, no stack

@@ -5,11 +5,11 @@
 // - ```sh, ```bash and ```shell blocks run, in README order, in one long-lived bash process with
 //   `set -euo pipefail`, as a reader pastes them into one terminal: variables (exported or not)
 //   and the working directory carry from one block to the next. The working directory is a fresh
-//   temporary directory holding symbolic links to package.json, package-lock.json, node_modules, bin, dist (the build
-//   `npm test` makes first), src, scripts, prisma and tsconfig.json, so `npm start` and
-//   `npm run admin` work there and everything the README creates (data/ with the database and
-//   key-encryption key, key pairs, JWKS files) lands there, never in the repository. The
-//   environment holds only PATH, HOME (a temporary directory too) and
+//   temporary directory holding symbolic links to package.json, package-lock.json, node_modules,
+//   bin, dist (the build `npm test` makes first), src, scripts, prisma and tsconfig.json, so
+//   `npm start` and `npm run admin` work there and everything the README creates (data/ with the
+//   database and key-encryption key, key pairs, JWKS files) lands there, never in the repository.
+//   The environment holds only PATH, HOME (a temporary directory too) and
 //   npm_config_update_notifier=false.
 // - ```console blocks are transcripts: `$ ` lines (with their `\` continuations) run, the other
 //   lines are what they print, stdout and stderr together.

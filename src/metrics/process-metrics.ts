@@ -14,8 +14,6 @@ export interface ProcessMetrics {
   scrape(): Promise<string>;
 }
 
-/** Set by the primary when it forks a worker, so a replacement worker reports under its predecessor's name. */
-export { WORKER_SLOT_VARIABLE };
 
 let enabled: ProcessMetrics | undefined;
 
