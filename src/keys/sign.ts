@@ -3,7 +3,7 @@
 // WebCrypto's per-call key and buffer conversions.
 import { constants, type KeyObject, type SignKeyObjectInput } from 'node:crypto';
 import type { SigningAlg } from '../config.ts';
-import { keyHandle, SigningThreads, type KeyHandle } from './signing-threads.ts';
+import { keyHandle, SIGNING_THREAD_SOURCE, SigningThreads, type KeyHandle } from './signing-threads.ts';
 
 export interface SigningKey {
   kid: string;
@@ -24,10 +24,14 @@ function signInput(alg: SigningAlg, key: KeyObject): KeyObject | SignKeyObjectIn
 /**
  * The process's signing threads. An ES256 or EdDSA signature takes tens of microseconds: one thread
  * keeps up with any load this process can take, and a thread that is already busy receives the next
- * batch without being woken. An RSA signature takes hundreds: the batch is shared among as many
- * threads as the process has cores of its own (rsaThreadsPerProcess).
+ * batch without being woken. Its messages carry a few signatures each (about 150 µs of work), so that
+ * the first answers of a busy turn come back while the event loop still reads its requests. An RSA
+ * signature takes hundreds: the batch is shared among as many threads as the process has cores of its
+ * own (rsaThreadsPerProcess); its threads are what the cores spend most of their time on, and smaller
+ * messages did not serve more tokens.
  */
-const ellipticCurveThreads = new SigningThreads(1);
+export const ELLIPTIC_CURVE_SIGNATURES_PER_MESSAGE = 6;
+const ellipticCurveThreads = new SigningThreads(1, SIGNING_THREAD_SOURCE, ELLIPTIC_CURVE_SIGNATURES_PER_MESSAGE);
 const rsaThreads = new SigningThreads(2);
 
 /**

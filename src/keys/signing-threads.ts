@@ -152,6 +152,13 @@ const WARM_UP_SIGNATURES_PER_THREAD = 16;
  * thread signs its part in order and answers with one message. Threads start when first needed and
  * do not keep the process alive while idle; one that dies fails its outstanding signatures and is
  * replaced by the next batch.
+ *
+ * A pool may cap the signatures in one message (`perMessage`). Under load one turn can read a request
+ * from every connection at once; handed over as one batch, the thread would start on it only once the
+ * event loop had read them all, and answer none before it had signed them all, while the event loop
+ * waits and the load's clients wait for it: the work moves in lock-step, a core idle at each step. With
+ * a cap, a full message leaves as soon as the turn has asked for that many, and comes back as soon as
+ * those are signed, so that reading, signing and answering overlap.
  */
 export class SigningThreads {
   private readonly threads: SigningThread[] = [];
@@ -166,7 +173,11 @@ export class SigningThreads {
     private size: number,
     /** what each thread runs (tests give one that fails) */
     private readonly source = SIGNING_THREAD_SOURCE,
-  ) {}
+    /** the most signatures one message carries */
+    private readonly perMessage = Number.POSITIVE_INFINITY,
+  ) {
+    if (!(perMessage >= 1)) throw new RangeError('a signing message carries at least one signature');
+  }
 
   /** The signature of `data` (base64url) with the handle's key. */
   sign(handle: KeyHandle, data: string): Promise<string> {
@@ -175,7 +186,8 @@ export class SigningThreads {
       this.handles.push(handle);
       this.data.push(data);
       this.waiting.push({ resolve, reject });
-      if (!this.flushScheduled) {
+      if (this.waiting.length >= this.perMessage) this.sendQueued();
+      else if (!this.flushScheduled) {
         this.flushScheduled = true;
         setImmediate(this.flush);
       }
@@ -221,6 +233,10 @@ export class SigningThreads {
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    this.sendQueued();
+  };
+
+  private sendQueued(): void {
     const { handles, data, waiting } = this;
     if (waiting.length === 0) return;
     this.handles = [];
@@ -238,7 +254,7 @@ export class SigningThreads {
         for (const w of part) w.reject(refused);
       }
     }
-  };
+  }
 
   private leastBusy(): SigningThread {
     let best: SigningThread | undefined;

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { decodeJwt, decodeProtectedHeader, importJWK, jwtVerify } from 'jose';
 import type { SigningAlg } from '../../src/config.ts';
-import { JwsSigner, rsaThreadsPerProcess } from '../../src/keys/sign.ts';
+import { ELLIPTIC_CURVE_SIGNATURES_PER_MESSAGE, JwsSigner, rsaThreadsPerProcess } from '../../src/keys/sign.ts';
 import { keyHandle, SIGNING_THREAD_SOURCE, SigningThreads, type KeyHandle } from '../../src/keys/signing-threads.ts';
 import { tempDir } from '../helpers/instance.ts';
 
@@ -89,6 +89,37 @@ test('a pool limited to one thread gives it the whole turn; a limit under one is
   t.is(threads.running, 1);
   t.throws(() => threads.setLimit(0), { instanceOf: RangeError });
   t.is(threads.limit, 1);
+});
+
+/** A thread that answers every entry of a batch with the number of entries its message carried. */
+const MESSAGE_SIZE_SOURCE = `
+const { parentPort } = require('node:worker_threads');
+parentPort.on('message', ({ number, batch }) => parentPort.postMessage({ number, signatures: new Array(batch.length / 2).fill(String(batch.length / 2)) }));
+`;
+
+test('a pool that caps its messages sends a full one at once, mid-turn, and the rest of the turn at its end', async (t) => {
+  const threads = new SigningThreads(1, MESSAGE_SIZE_SOURCE, 3);
+  t.teardown(() => threads.close());
+  const handle = ecHandle(keyPair('ES256').privateKey);
+  const asked = [threads.sign(handle, 'a'), threads.sign(handle, 'b')];
+  // under the cap: nothing leaves before the turn ends
+  t.is(threads.running, 0);
+  asked.push(threads.sign(handle, 'c'));
+  t.is(threads.running, 1);
+  for (let i = 0; i < 5; i++) asked.push(threads.sign(handle, `d${i}`));
+  t.deepEqual(await Promise.all(asked), ['3', '3', '3', '3', '3', '3', '2', '2']);
+  t.throws(() => new SigningThreads(1, MESSAGE_SIZE_SOURCE, 0), { instanceOf: RangeError });
+});
+
+test('ES256 signatures of a busy turn, in capped messages, each still sign their own claims', async (t) => {
+  const { privateKey, publicKey } = keyPair('ES256');
+  const handle = ecHandle(privateKey);
+  const threads = new SigningThreads(1, SIGNING_THREAD_SOURCE, ELLIPTIC_CURVE_SIGNATURES_PER_MESSAGE);
+  t.teardown(() => threads.close());
+  const data = Array.from({ length: 4 * ELLIPTIC_CURVE_SIGNATURES_PER_MESSAGE + 1 }, (_, i) => Buffer.from(JSON.stringify({ i })).toString('base64url'));
+  const signatures = await Promise.all(data.map((d) => threads.sign(handle, d)));
+  for (const [i, signature] of signatures.entries()) t.true(verifies(publicKey, data[i]!, signature), `signature ${i}`);
+  t.false(verifies(publicKey, data[0]!, signatures[1]!));
 });
 
 test('RSA threads per serving process: the cores shared among the processes, never none and never over four', (t) => {
