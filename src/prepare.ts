@@ -2,6 +2,7 @@ import type Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
 import type { Config, DatabaseConfig } from './config.ts';
 import { readableByOthers } from './file-modes.ts';
+import { decryptPrivateKey } from './keys/encryption.ts';
 import { keyEncryptionKeyPath, provideKeyEncryptionKey } from './keys/key-encryption-key.ts';
 import { Keystore } from './keys/keystore.ts';
 import { ensureActiveSigningKey } from './keys/provision.ts';
@@ -28,7 +29,7 @@ export class DatabaseUnavailableError extends Error {}
  */
 export async function prepare(config: Config, log: Logger): Promise<Buffer> {
   if (config.database.kind === 'postgresql') return preparePostgres(config, config.database, log);
-  const { fresh, sealedKeys } = prepareDatabaseFile(config, log);
+  const { fresh, sealedKeys, activeKeys, certificatesToRepair } = prepareDatabaseFile(config, log);
   const kekPath = keyEncryptionKeyPath(config.dataDir);
   if (fresh && !config.keyEncryptionKey && existsSync(kekPath)) {
     log.warn(
@@ -40,8 +41,22 @@ export async function prepare(config: Config, log: Logger): Promise<Buffer> {
     log.warn({ path }, 'KEY_ENCRYPTION_KEY is not set: generated one into the data directory; back it up with the database, or set KEY_ENCRYPTION_KEY'),
   );
   warnIfReadableByOthers(log, kek.source === 'KEY_ENCRYPTION_KEY' ? [] : [kek.source]);
-  await prepareKeys(await createPrisma(config.databaseFile), config, log, kek.key, kek.source);
+  if (activeKeys.length > 0 && certificatesToRepair === 0) {
+    // the usual start: a key to sign with and nothing to repair, checked without loading the database client
+    try {
+      for (const key of activeKeys) decryptPrivateKey(kek.key, key.kid, key.privateKey);
+    } catch (error) {
+      throw blamingTheKeyEncryptionKey(error, kek.source);
+    }
+  } else {
+    await prepareKeys(await createPrisma(config.databaseFile), config, log, kek.key, kek.source);
+  }
   return kek.key;
+}
+
+/** A signing key that would not open, with where the key-encryption key in use came from. */
+function blamingTheKeyEncryptionKey(error: unknown, kekSource: string): Error {
+  return new Error(`${(error as Error).message} (the key-encryption key in use comes from ${kekSource})`);
 }
 
 /** A first signing key when there is none; then a check that the key-encryption key opens the keys. */
@@ -53,7 +68,7 @@ async function prepareKeys(db: Db, config: Config, log: Logger, kek: Buffer, kek
       // fails here, once, when the key-encryption key is not the one the keys were sealed with
       await Keystore.load(await listSigningKeys(db), kek);
     } catch (error) {
-      throw new Error(`${(error as Error).message} (the key-encryption key in use comes from ${kekSource})`);
+      throw blamingTheKeyEncryptionKey(error, kekSource);
     }
     await stripStoredPrivateKeys(db, log);
   } finally {
@@ -87,8 +102,19 @@ async function preparePostgres(config: Config, database: Extract<DatabaseConfig,
   return kek;
 }
 
-/** Opens (or creates) the database file, refuses a corrupt one, and applies pending migrations. */
-function prepareDatabaseFile(config: Config, log: Logger): { fresh: boolean; sealedKeys: number } {
+interface DatabaseFileState {
+  /** it had no tables before this start */
+  fresh: boolean;
+  /** signing keys stored, in any state */
+  sealedKeys: number;
+  /** the keys that sign, sealed */
+  activeKeys: { kid: string; privateKey: string }[];
+  /** certificates an earlier version may have stored with their private key (stripStoredPrivateKeys) */
+  certificatesToRepair: number;
+}
+
+/** Opens (or creates) the database file, refuses a corrupt one, applies pending migrations, and reads what the keys need. */
+function prepareDatabaseFile(config: Config, log: Logger): DatabaseFileState {
   const sqlite = openSqliteFile(config.databaseFile);
   try {
     const problems = integrityProblems(sqlite, 'quick');
@@ -101,7 +127,10 @@ function prepareDatabaseFile(config: Config, log: Logger): { fresh: boolean; sea
     const applied = migrate(sqlite);
     if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
     const sealedKeys = (sqlite.prepare('SELECT COUNT(*) AS n FROM "signing_keys"').get() as { n: number }).n;
-    return { fresh, sealedKeys };
+    const activeKeys = sqlite.prepare(`SELECT "kid", "private_key" AS "privateKey" FROM "signing_keys" WHERE "state" = 'active'`).all() as DatabaseFileState['activeKeys'];
+    // as wide as the client's `contains` (LIKE ignores ASCII case): anything it could repair takes the slower path
+    const certificatesToRepair = (sqlite.prepare(`SELECT COUNT(*) AS n FROM "verification_certificates" WHERE "pem" LIKE '%PRIVATE%'`).get() as { n: number }).n;
+    return { fresh, sealedKeys, activeKeys, certificatesToRepair };
   } finally {
     sqlite.close();
     warnIfReadableByOthers(log, [config.databaseFile, `${config.databaseFile}-wal`]);
