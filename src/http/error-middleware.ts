@@ -2,6 +2,7 @@ import type { Middleware } from 'koa';
 import { OAuthError, temporarilyUnavailable } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { describeStorageError, isDatabaseError } from '../store/storage-errors.ts';
+import { sendJson } from './json-body.ts';
 
 /**
  * OAuthError → its status and JSON body; a database failure → logged, 503 (the caller may retry,
@@ -19,7 +20,7 @@ export function errorMiddleware(log: Logger, issuer: string, onDatabaseError: (e
           onDatabaseError(caught);
         }
         ctx.status = error.status;
-        ctx.body = { error: error.error, error_description: error.description };
+        sendJson(ctx, { error: error.error, error_description: error.description });
         if (error.error === 'invalid_client' && ctx.get('authorization')) {
           ctx.set('WWW-Authenticate', `Basic realm="${issuer.replace(/["\\]/g, '')}"`);
         }
@@ -29,7 +30,7 @@ export function errorMiddleware(log: Logger, issuer: string, onDatabaseError: (e
       }
       log.error({ err: caught, method: ctx.method, path: ctx.path }, 'request failed');
       ctx.status = 500;
-      ctx.body = { error: 'server_error', error_description: 'the server could not handle the request' };
+      sendJson(ctx, { error: 'server_error', error_description: 'the server could not handle the request' });
     }
   };
 }

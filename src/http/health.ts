@@ -4,10 +4,11 @@ import type { BackgroundWriter } from '../store/background-writer.ts';
 import type { DatabaseWatch } from '../store/database-watch.ts';
 import { databaseReachable } from '../store/health.ts';
 import type { Db } from '../store/prisma.ts';
+import { sendJson } from './json-body.ts';
 
 export const liveness: Middleware = (ctx) => {
   ctx.set('Cache-Control', 'no-store');
-  ctx.body = { status: 'ok' };
+  sendJson(ctx, { status: 'ok' });
 };
 
 export interface ReadinessDeps {
@@ -37,10 +38,10 @@ export function readiness(deps: ReadinessDeps): Middleware {
     if (keys.failingSince) problems.push(`the signing keys cannot be reloaded since ${keys.failingSince.toISOString()}: ${keys.reason}`);
     ctx.set('Cache-Control', 'no-store');
     ctx.status = problems.length === 0 ? 200 : 503;
-    ctx.body = {
+    sendJson(ctx, {
       status: ctx.status === 200 ? 'ready' : 'not ready',
       checks: { database, database_file: file.ok, audit_writes: writes.failingSince === null, signing_key: signingKey, signing_keys_current: keys.failingSince === null },
       ...(problems.length > 0 ? { problems } : {}),
-    };
+    });
   };
 }

@@ -4,6 +4,7 @@ import type { ApplicationCaller } from '../caller/index.ts';
 import { temporarilyUnavailable } from '../errors.ts';
 import { inspectFor, tokenManagementRequest, type TokenManagementDeps } from './token-management.ts';
 import { tokenManagementTrace } from './token-management-audit.ts';
+import { sendJson } from './json-body.ts';
 
 export const INTROSPECTION_JWT_TYPE = 'application/token-introspection+jwt';
 const INACTIVE = { active: false } as const;
@@ -26,7 +27,7 @@ export function introspectionEndpoint(deps: TokenManagementDeps): Middleware {
       answer = INACTIVE;
     }
     if (wantsJwt(ctx)) await respondSigned(ctx, deps, caller, answer);
-    else ctx.body = answer;
+    else sendJson(ctx, answer);
   };
 }
 

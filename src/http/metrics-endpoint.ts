@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Logger } from '../logger.ts';
 import { enableMetrics, METRICS_CONTENT_TYPE } from '../metrics/process-metrics.ts';
+import { sendJson } from './json-body.ts';
 
 /** GET /metrics: the whole process tree's metrics in the Prometheus text format. */
 export function metricsEndpoint(log: Logger): Middleware {
@@ -14,7 +15,7 @@ export function metricsEndpoint(log: Logger): Middleware {
       log.warn({ err: error }, 'gathering the metrics failed');
       ctx.status = 503;
       ctx.set('Retry-After', '1');
-      ctx.body = { error: 'temporarily_unavailable', error_description: 'the metrics could not be gathered; retry shortly' };
+      sendJson(ctx, { error: 'temporarily_unavailable', error_description: 'the metrics could not be gathered; retry shortly' });
     }
   };
 }

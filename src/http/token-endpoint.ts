@@ -6,6 +6,7 @@ import { tokenRequestTrace } from './token-audit.ts';
 import { invalidRequest, unsupportedGrantType } from '../errors.ts';
 import { GRANTS, requireGrantAllowed, type Grant, type GrantDeps } from '../grants/index.ts';
 import { isFormContentType, parseForm, rawBody, rejectCredentialsInQuery, type FormParams } from './form.ts';
+import { sendJson } from './json-body.ts';
 
 export type TokenEndpointDeps = CallerDeps & GrantDeps;
 
@@ -51,7 +52,7 @@ export function tokenEndpoint(deps: TokenEndpointDeps): Middleware {
       }
       return grant.handle({ params, caller: seen.caller, clientId: client.presented.clientId, ip, trace: seen.grant }, deps);
     });
-    ctx.response.body = seen.result.response;
+    sendJson(ctx.response, seen.result.response);
   };
 }
 

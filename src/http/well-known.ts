@@ -5,6 +5,7 @@ import type { Keystore } from '../keys/keystore.ts';
 import type { CachedState } from '../store/cached-state.ts';
 import { CLIENT_AUTH_METHODS } from '../store/types.ts';
 import { ASYMMETRIC_ALGS } from '../trust/verify-input-jwt.ts';
+import { sendJson } from './json-body.ts';
 
 const JWKS_MAX_AGE_SECONDS = 300;
 
@@ -71,11 +72,11 @@ export function serverMetadata(config: Config, state: CachedState): Middleware {
   return async (ctx) => {
     ctx.set('Cache-Control', 'public, max-age=60');
     if (!config.publishScopes) {
-      ctx.body = fixed;
+      sendJson(ctx, fixed);
       return;
     }
     // published only on request: scope names can tell an anonymous caller what the APIs behind are
     const scopes = [...new Set((await state.applications()).filter((app) => app.enabled).flatMap((app) => app.scopes))].sort();
-    ctx.body = scopes.length > 0 ? { ...fixed, scopes_supported: scopes } : fixed;
+    sendJson(ctx, scopes.length > 0 ? { ...fixed, scopes_supported: scopes } : fixed);
   };
 }
