@@ -96,16 +96,16 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
     });
   };
   let watching = false;
-  let kek: Buffer | undefined;
-  cluster.on('listening', (worker, address) => {
-    listening.add(worker.id);
-    if (listening.size === config.workers && !watching) {
-      watching = true;
-      log.info({ port: address.port, issuer: config.issuer, workers: config.workers }, 'tokenmint is serving');
-      watchWorkers(log, (w) => !stopping && listening.has(w.id));
-      // a worker listens only once the primary has prepared, so the key-encryption key is known here
-      void scheduleJobs(config, log, kek!).catch((error: unknown) => log.error({ err: error }, 'the periodic jobs could not be started'));
-    }
+  const allServing = new Promise<void>((resolve) => {
+    cluster.on('listening', (worker, address) => {
+      listening.add(worker.id);
+      if (listening.size === config.workers && !watching) {
+        watching = true;
+        log.info({ port: address.port, issuer: config.issuer, workers: config.workers }, 'tokenmint is serving');
+        watchWorkers(log, (w) => !stopping && listening.has(w.id));
+        resolve();
+      }
+    });
   });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
@@ -142,6 +142,7 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
   const preparation = answerWhenPrepared();
   // forked before the database is prepared: they load their code meanwhile, and wait for it before opening the database
   for (let slot = 1; slot <= config.workers; slot++) fork(slot);
+  let kek: Buffer;
   try {
     kek = await prepare(config, log);
   } catch (error) {
@@ -153,6 +154,8 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
   if (stopping) return;
   await startPrimaryDuties(config, log);
   preparation.prepared();
+  await allServing;
+  await scheduleJobs(config, log, kek);
 }
 
 const config = readConfig();

@@ -1,6 +1,6 @@
 // The real server as a child process (`node src/main.ts`), for tests of start-up, workers and
 // process-level faults.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -23,9 +23,23 @@ export interface Started {
 
 /** Starts the server with exactly this environment (plus PATH and HOME); `shellPrefix` runs first, e.g. `ulimit -n 256`. */
 export function start(env: Record<string, string>, shellPrefix?: string): Started {
-  const command = shellPrefix
-    ? spawn('sh', ['-c', `${shellPrefix}; exec "${process.execPath}" --import tsx src/main.ts`], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    : spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return started(
+    shellPrefix
+      ? spawn('sh', ['-c', `${shellPrefix}; exec "${process.execPath}" --import tsx src/main.ts`], spawnOptions(env))
+      : spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], spawnOptions(env)),
+  );
+}
+
+/** Starts the built server (`dist/src/main.js`, as production runs it; `npm test` builds it first) with exactly this environment (plus PATH and HOME). */
+export function startBuilt(env: Record<string, string>): Started {
+  return started(spawn(process.execPath, ['dist/src/main.js'], spawnOptions(env)));
+}
+
+function spawnOptions(env: Record<string, string>): SpawnOptions {
+  return { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['ignore', 'pipe', 'pipe'] };
+}
+
+function started(command: ChildProcess): Started {
   let stdout = '';
   let stderr = '';
   command.stdout!.on('data', (d) => (stdout += d));

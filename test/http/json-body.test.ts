@@ -1,10 +1,9 @@
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { basic, prepareDatabase, runAdmin, tempDir, testConfig } from '../helpers/instance.ts';
-import { freePort, ROOT, waitReady } from '../helpers/process.ts';
+import { freePort, startBuilt, waitReady } from '../helpers/process.ts';
 
 test('a server answers JSON (a token, an OAuth error, not found, health, discovery) without ever loading the fetch implementation', async (t) => {
   const dir = tempDir();
@@ -18,25 +17,18 @@ test('a server answers JSON (a token, an OAuth error, not found, health, discove
   const port = await freePort();
   // the built server, as production runs it: under tsx the sources' ESM imports of node:http load
   // undici themselves on Node.js 22 and later, which the bundle avoids (scripts/build.js)
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'src', 'main.js')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: {
-      PATH: process.env.PATH,
-      DATABASE_URL: `file:${config.databaseFile}`,
-      ISSUER_URL: config.issuer,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      WORKERS: '1',
-      LOG_LEVEL: 'silent',
-      NODE_OPTIONS: `--import=${report}`,
-    },
+  const { child, output } = startBuilt({
+    DATABASE_URL: `file:${config.databaseFile}`,
+    ISSUER_URL: config.issuer,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    WORKERS: '1',
+    LOG_LEVEL: 'silent',
+    NODE_OPTIONS: `--import=${report}`,
   });
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
   const url = `http://127.0.0.1:${port}`;
   try {
-    t.true(await waitReady(url), stderr);
+    t.true(await waitReady(url), output().stderr);
     const form = { 'content-type': 'application/x-www-form-urlencoded' };
     const answers = await Promise.all([
       fetch(`${url}/token`, { method: 'POST', headers: { ...form, authorization: basic('svc', secret) }, body: 'grant_type=client_credentials' }),
@@ -60,5 +52,5 @@ test('a server answers JSON (a token, an OAuth error, not found, health, discove
     child.kill('SIGTERM');
     await once(child, 'exit');
   }
-  t.regex(stderr, /^undici loaded: \[\]$/m);
+  t.regex(output().stderr, /^undici loaded: \[\]$/m);
 });
