@@ -45,9 +45,15 @@ async function runServer(config: Config, log: Logger, preparedKek: () => Promise
   else answerPings();
 }
 
-/** What the primary runs besides the workers, once the database is prepared and before they open it. */
-async function startPrimaryDuties(config: Config, log: Logger): Promise<void> {
-  const { enableMetrics } = await import('./metrics/process-metrics.ts');
+/** What the primary runs besides the workers, once the database is prepared. */
+async function startPrimaryDuties(config: Config, log: Logger, kek: Buffer): Promise<void> {
+  const [{ scheduleHousekeeping }, { scheduleKeyLifecycle }, { enableMetrics }] = await Promise.all([
+    import('./store/housekeeping.ts'),
+    import('./keys/schedule.ts'),
+    import('./metrics/process-metrics.ts'),
+  ]);
+  scheduleHousekeeping(config, log);
+  scheduleKeyLifecycle(config, log, kek);
   if (config.metrics) enableMetrics();
   if (config.metricsPort !== undefined) {
     const { serveMetrics } = await import('./serve.ts');
@@ -56,23 +62,11 @@ async function startPrimaryDuties(config: Config, log: Logger): Promise<void> {
   }
 }
 
-/**
- * The primary's periodic jobs (key lifecycle, housekeeping), started once the server serves: their
- * first run makes a database client and compiles its queries, CPU the serving processes need more
- * while they start. Each first run was never awaited before serving, so nothing waits for it.
- */
-async function scheduleJobs(config: Config, log: Logger, kek: Buffer): Promise<void> {
-  const [{ scheduleHousekeeping }, { scheduleKeyLifecycle }] = await Promise.all([import('./store/housekeeping.ts'), import('./keys/schedule.ts')]);
-  scheduleHousekeeping(config, log);
-  scheduleKeyLifecycle(config, log, kek);
-}
-
 async function runPrimary(config: Config, log: Logger): Promise<void> {
   if (config.workers === 1) {
     const kek = await prepare(config, log);
-    await startPrimaryDuties(config, log);
-    await runServer(config, log, async () => kek);
-    return scheduleJobs(config, log, kek);
+    await startPrimaryDuties(config, log, kek);
+    return runServer(config, log, async () => kek);
   }
   // workers run this module itself, not whatever started the primary (npm start's build check)
   cluster.setupPrimary({ exec: fileURLToPath(import.meta.url), execArgv: servingExecArgv(process.execArgv) });
@@ -96,16 +90,13 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
     });
   };
   let watching = false;
-  const allServing = new Promise<void>((resolve) => {
-    cluster.on('listening', (worker, address) => {
-      listening.add(worker.id);
-      if (listening.size === config.workers && !watching) {
-        watching = true;
-        log.info({ port: address.port, issuer: config.issuer, workers: config.workers }, 'tokenmint is serving');
-        watchWorkers(log, (w) => !stopping && listening.has(w.id));
-        resolve();
-      }
-    });
+  cluster.on('listening', (worker, address) => {
+    listening.add(worker.id);
+    if (listening.size === config.workers && !watching) {
+      watching = true;
+      log.info({ port: address.port, issuer: config.issuer, workers: config.workers }, 'tokenmint is serving');
+      watchWorkers(log, (w) => !stopping && listening.has(w.id));
+    }
   });
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
@@ -152,10 +143,8 @@ async function runPrimary(config: Config, log: Logger): Promise<void> {
   }
   prepared = true;
   if (stopping) return;
-  await startPrimaryDuties(config, log);
+  await startPrimaryDuties(config, log, kek);
   preparation.prepared();
-  await allServing;
-  await scheduleJobs(config, log, kek);
 }
 
 const config = readConfig();
